@@ -1,0 +1,34 @@
+# Two commands on a fresh machine with Python 3.11+: `make dev` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test setup lint bench clean
+
+dev: setup
+	$(BIN)/halo dev
+
+test: setup
+	bash scripts/system-deps.sh
+	$(BIN)/pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check halo_supabase tests
+	$(BIN)/ruff format --check halo_supabase tests
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/halo bench db
+
+clean:
+	-$(BIN)/halo db stop
+	rm -rf .halo

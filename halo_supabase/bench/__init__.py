@@ -1,0 +1,1 @@
+"""Benchmarks behind `halo bench …`: each prints the numbers the README quotes."""

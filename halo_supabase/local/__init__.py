@@ -1,0 +1,1 @@
+"""The embedded Supabase-compatible local stack (PostgreSQL, bootstrap, migrations, gateway)."""

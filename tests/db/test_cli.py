@@ -1,0 +1,150 @@
+"""`halo db …`, `halo env` and `halo dev` as a developer runs them, in their own state directory."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from halo_supabase.bench.db import free_port
+from tests.conftest import REPO, scratch_dir
+
+HALO = [sys.executable, "-m", "halo_supabase.cli"]
+
+
+@pytest.fixture
+def halo_env() -> Iterator[dict[str, str]]:
+    env = {
+        **os.environ,
+        "HALO_HOME": str(scratch_dir("cli")),
+        "HALO_DB_PORT": str(free_port()),
+        "HALO_PROJECT_DIR": str(REPO),
+        "COLUMNS": "200",
+    }
+    yield env
+    subprocess.run([*HALO, "db", "stop"], env=env, capture_output=True, timeout=60)
+
+
+def halo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*HALO, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_db_lifecycle_commands(halo_env: dict[str, str]) -> None:
+    port = halo_env["HALO_DB_PORT"]
+    first = halo(halo_env, "db", "start")
+    assert first.returncode == 0, first.stderr
+    assert f"initialized and started on 127.0.0.1:{port}" in first.stderr
+    again = halo(halo_env, "db", "start")
+    assert again.returncode == 0 and "already running" in again.stderr
+
+    url = halo(halo_env, "db", "url").stdout.strip()
+    assert url == f"postgresql://postgres:postgres@127.0.0.1:{port}/postgres"
+
+    status = halo(halo_env, "db", "status")
+    assert status.returncode == 0
+    assert "running" in status.stdout and "yes" in status.stdout
+    assert "migrations pending" in status.stdout
+
+    migrate = halo(halo_env, "db", "migrate")
+    assert migrate.returncode == 0, migrate.stderr
+    assert "applied 20261124090000_schemas" in migrate.stderr
+    assert "database is up to date" in halo(halo_env, "db", "migrate").stderr
+
+    psql = halo(
+        halo_env, "db", "psql", "-tAc", "select count(*) from supabase_migrations.schema_migrations"
+    )
+    assert psql.returncode == 0 and psql.stdout.strip() == str(
+        len(list((REPO / "supabase" / "migrations").glob("*.sql")))
+    )
+
+    stop = halo(halo_env, "db", "stop")
+    assert "PostgreSQL stopped" in stop.stderr
+    assert "was not running" in halo(halo_env, "db", "stop").stderr
+    stopped = halo(halo_env, "db", "status")
+    assert stopped.returncode == 3 and "no" in stopped.stdout
+
+
+def test_reset_recreates_migrates_and_seeds(halo_env: dict[str, str]) -> None:
+    assert halo(halo_env, "db", "start").returncode == 0
+    url = halo(halo_env, "db", "url").stdout.strip()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create table public.leftover (a int)")
+    reset = halo(halo_env, "db", "reset")
+    assert reset.returncode == 0, reset.stderr
+    assert "database reset in" in reset.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select to_regclass('public.leftover')").fetchone() == (None,)
+        assert conn.execute(
+            "select count(*) > 0 from supabase_migrations.schema_migrations"
+        ).fetchone() == (True,)
+        assert conn.execute("select count(*) from supabase_migrations.seed_files").fetchone() == (
+            1,
+        )
+
+
+def test_port_in_use_is_reported_without_a_traceback(halo_env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", int(halo_env["HALO_DB_PORT"])))
+        squatter.listen()
+        result = halo(halo_env, "db", "start")
+    assert result.returncode == 1
+    assert "is already in use by another process" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_setting_is_reported_by_name(halo_env: dict[str, str]) -> None:
+    result = halo({**halo_env, "HALO_DB_PORT": "fifty"}, "db", "url")
+    assert result.returncode == 1
+    assert "HALO_DB_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_env_prints_dotenv_lines(halo_env: dict[str, str]) -> None:
+    result = halo(halo_env, "env")
+    lines = dict(line.split("=", 1) for line in result.stdout.strip().splitlines())
+    assert lines["SUPABASE_URL"] == "http://127.0.0.1:54321"
+    assert lines["SUPABASE_ANON_KEY"].startswith("eyJ")
+    assert lines["SUPABASE_DB_URL"].endswith(f":{halo_env['HALO_DB_PORT']}/postgres")
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    assert process.stderr is not None
+    seen = ""
+    selector = selectors.DefaultSelector()
+    selector.register(process.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        if selector.select(timeout=0.5):
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen += line
+    return seen
+
+
+def test_dev_runs_in_the_foreground_and_stops_cleanly(halo_env: dict[str, str]) -> None:
+    process = subprocess.Popen([*HALO, "dev"], env=halo_env, stderr=subprocess.PIPE, text=True)
+    try:
+        output = _read_until(process, "ready", timeout=60)
+        assert "ready" in output, output
+        assert "PostgreSQL" in output and "seed applied" in output
+        url = halo(halo_env, "db", "url").stdout.strip()
+        with psycopg.connect(url) as conn:
+            assert conn.execute(
+                "select count(*) from supabase_migrations.seed_files"
+            ).fetchone() == (1,)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert halo(halo_env, "db", "status").returncode == 3
