@@ -336,3 +336,8 @@ grant all on halo.workspaces, halo.members, halo.alias_users, halo.workspace_cou
 grant select, update on api.workspaces to authenticated, service_role;
 grant select on api.members to authenticated, service_role;
 grant select, insert, update, delete on api.alias_users to authenticated, service_role;
+
+-- PUBLIC may execute every new function by default, and the per-schema default privileges of the
+-- first migration cannot take a global default away; so each migration takes it back itself and
+-- grants execute function by function (above). The catalog lint checks that none is left.
+revoke execute on all functions in schema halo, api from public;

@@ -119,3 +119,8 @@ grant execute on function api.events_since(uuid, bigint, integer) to authenticat
 grant select on halo.events to authenticated;
 grant all on halo.events to service_role;
 grant select on api.events to authenticated, service_role;
+
+-- PUBLIC may execute every new function by default, and the per-schema default privileges of the
+-- first migration cannot take a global default away; so each migration takes it back itself and
+-- grants execute function by function (above). The catalog lint checks that none is left.
+revoke execute on all functions in schema halo, api from public;

@@ -283,3 +283,8 @@ grant execute on function api.extend_job_lease(bigint, uuid, integer) to service
 
 grant select, insert, update, delete on halo.jobs to service_role;
 grant select on api.jobs to service_role;
+
+-- PUBLIC may execute every new function by default, and the per-schema default privileges of the
+-- first migration cannot take a global default away; so each migration takes it back itself and
+-- grants execute function by function (above). The catalog lint checks that none is left.
+revoke execute on all functions in schema halo, api from public;

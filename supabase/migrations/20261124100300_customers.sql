@@ -204,3 +204,8 @@ grant all on halo.companies, halo.contacts, halo.visitors to service_role;
 grant select, insert, update on api.companies, api.contacts to authenticated;
 grant select on api.visitors to authenticated;
 grant select, insert, update, delete on api.companies, api.contacts, api.visitors to service_role;
+
+-- PUBLIC may execute every new function by default, and the per-schema default privileges of the
+-- first migration cannot take a global default away; so each migration takes it back itself and
+-- grants execute function by function (above). The catalog lint checks that none is left.
+revoke execute on all functions in schema halo, api from public;

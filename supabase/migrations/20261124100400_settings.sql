@@ -328,7 +328,13 @@ grant select, update on api.escalation_settings, api.workspace_settings to authe
 grant select, insert, update, delete on api.spam_rules, api.inbound_addresses to authenticated;
 grant select, insert, delete on api.trusted_senders to authenticated;
 grant select, update (revoked_at) on api.api_keys to authenticated;
-grant select, insert, update, delete on api.ai_agents, api.escalation_settings,
-  api.workspace_settings, api.spam_rules, api.trusted_senders, api.inbound_addresses
-  to service_role;
+grant select, insert, update, delete on api.ai_agents, api.spam_rules, api.trusted_senders,
+  api.inbound_addresses to service_role;
+-- Settings rows are created with their workspace or AI agent; nobody inserts or deletes them.
+grant select, update on api.escalation_settings, api.workspace_settings to service_role;
 grant select, update on api.api_keys to service_role;
+
+-- PUBLIC may execute every new function by default, and the per-schema default privileges of the
+-- first migration cannot take a global default away; so each migration takes it back itself and
+-- grants execute function by function (above). The catalog lint checks that none is left.
+revoke execute on all functions in schema halo, api from public;

@@ -256,3 +256,8 @@ grant execute on function api.set_conversation_ai_paused(uuid, boolean) to authe
 grant select, update (ai_paused) on halo.conversations to authenticated;
 grant all on halo.conversations to service_role;
 grant select on api.conversations to authenticated, service_role;
+
+-- PUBLIC may execute every new function by default, and the per-schema default privileges of the
+-- first migration cannot take a global default away; so each migration takes it back itself and
+-- grants execute function by function (above). The catalog lint checks that none is left.
+revoke execute on all functions in schema halo, api from public;

@@ -44,3 +44,8 @@ create policy "members can receive their workspace's broadcasts" on realtime.mes
     and topic = (select realtime.topic())
     and (select halo.can_read_topic((select realtime.topic())))
   );
+
+-- PUBLIC may execute every new function by default, and the per-schema default privileges of the
+-- first migration cannot take a global default away; so each migration takes it back itself and
+-- grants execute function by function (above). The catalog lint checks that none is left.
+revoke execute on all functions in schema halo, api from public;
