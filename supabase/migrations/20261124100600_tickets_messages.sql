@@ -569,7 +569,7 @@ declare
   ticket_id uuid;
   result api.tickets;
 begin
-  if p_status not in ('open', 'priority', 'in_progress', 'spam') then
+  if p_status is null or p_status not in ('open', 'priority', 'in_progress', 'spam') then
     raise exception 'a new ticket''s status must be open, priority, in_progress or spam, got %', p_status
       using errcode = '22023';
   end if;
