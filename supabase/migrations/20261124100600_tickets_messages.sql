@@ -157,28 +157,6 @@ create table halo.message_feedback (
 create index message_feedback_user_id_idx on halo.message_feedback (user_id);
 create index message_feedback_workspace_id_idx on halo.message_feedback (workspace_id);
 
--- helpers -----------------------------------------------------------------------------------------
-
--- Halo's seven statuses from the stored facts.
-create function halo.ticket_status(
-  p_category halo.ticket_status_category, p_priority halo.ticket_priority, p_resolved_by halo.resolver
-) returns text
-language sql immutable
-set search_path = ''
-as $$
-  select case
-    when p_category = 'spam' then 'spam'
-    when p_category = 'resolved' and p_resolved_by = 'ai' then 'ai_resolved'
-    when p_category = 'resolved' then 'resolved'
-    when p_category = 'snoozed' then 'snoozed'
-    when p_category = 'in_progress' then 'in_progress'
-    when p_priority in ('high', 'urgent') then 'priority'
-    else 'open'
-  end
-$$;
-grant execute on function halo.ticket_status(halo.ticket_status_category, halo.ticket_priority, halo.resolver)
-  to anon, authenticated, service_role;
-
 -- triggers ----------------------------------------------------------------------------------------
 
 create function halo.ticket_before_write() returns trigger
@@ -441,6 +419,28 @@ alter table halo.tickets enable row level security;
 alter table halo.messages enable row level security;
 alter table halo.mentions enable row level security;
 alter table halo.message_feedback enable row level security;
+
+-- helpers -----------------------------------------------------------------------------------------
+
+-- Halo's seven statuses from the stored facts.
+create function halo.ticket_status(
+  p_category halo.ticket_status_category, p_priority halo.ticket_priority, p_resolved_by halo.resolver
+) returns text
+language sql immutable
+set search_path = ''
+as $$
+  select case
+    when p_category = 'spam' then 'spam'
+    when p_category = 'resolved' and p_resolved_by = 'ai' then 'ai_resolved'
+    when p_category = 'resolved' then 'resolved'
+    when p_category = 'snoozed' then 'snoozed'
+    when p_category = 'in_progress' then 'in_progress'
+    when p_priority in ('high', 'urgent') then 'priority'
+    else 'open'
+  end
+$$;
+grant execute on function halo.ticket_status(halo.ticket_status_category, halo.ticket_priority, halo.resolver)
+  to anon, authenticated, service_role;
 
 -- policies ----------------------------------------------------------------------------------------
 
