@@ -277,19 +277,25 @@ def test_concurrent_writers_never_show_a_reader_a_gap(inbox_db: str) -> None:
     reader_conn = psycopg.connect(inbox_db)
 
     def write(conn: Conn, n: int) -> None:
+        # Four kinds of change, two of them on the same ticket row (a note and a relabel), so
+        # the ticket-then-counter lock order is exercised too: a deadlock would fail the test.
         with conn.transaction():
-            as_user(conn, "authenticated", claims(AGENT if n % 2 else MANAGER))
-            if n % 3 == 0:
+            as_user(conn, "authenticated", claims(MANAGER if n % 4 == 3 else AGENT))
+            if n % 4 == 0:
                 conn.execute("select api.create_ticket(%s, %s)", (ACME, f"Load {n}"))
-            elif n % 3 == 1:
+            elif n % 4 == 1:
                 conn.execute(
                     "select api.append_message(%s, p_kind => 'note', p_body_text => %s)",
                     (OPEN_TICKET, f"note {n}"),
                 )
-            else:
+            elif n % 4 == 2:
                 conn.execute(
                     "insert into api.contacts (workspace_id, email) values (%s, %s)",
                     (ACME, f"load{n}@example.com"),
+                )
+            else:
+                conn.execute(
+                    "select api.update_ticket(%s, p_labels => array[%s])", (OPEN_TICKET, f"l{n}")
                 )
             # Hold the transaction open a little after the event, as real requests do.
             conn.execute("select pg_sleep(%s)", (random.random() * 0.004,))
