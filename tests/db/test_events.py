@@ -27,7 +27,7 @@ SERVICE = {"role": "service_role"}
 
 def last_seq(conn: Conn) -> int:
     row = conn.execute(
-        "select last_event_seq from halo.workspace_counters where workspace_id = %s", (ACME,)
+        "select last_seq from halo.event_counters where workspace_id = %s", (ACME,)
     ).fetchone()
     assert row is not None
     return int(str(row[0]))
@@ -94,7 +94,9 @@ def test_each_change_emits_exactly_one_event(
         before = last_seq(conn)
         run_as(inbox_db, user, sql)
         events = events_after(conn, before)
+        staged = conn.execute("select count(*) from halo.pending_events").fetchone()
     assert [(seq, name) for seq, name, _ in events] == [(before + 1, expected)]
+    assert staged == (0,)  # published at commit, nothing left behind
 
 
 def test_status_change_writes_an_activity_row_but_no_second_event(inbox_db: str) -> None:
@@ -271,9 +273,20 @@ def hammer(
     return gaps, seen
 
 
+LINGER = (
+    # Test-only: widen the window between taking an event number and the commit becoming
+    # visible, where a design that is not gap-free would show the reader a hole.
+    "create function public.linger() returns trigger language plpgsql as"
+    " $$ begin perform pg_sleep(random() * 0.004); return null; end $$;"
+    "create trigger linger after insert on halo.events"
+    " for each row execute function public.linger()"
+)
+
+
 def test_concurrent_writers_never_show_a_reader_a_gap(inbox_db: str) -> None:
     with psycopg.connect(inbox_db, autocommit=True) as conn:
         start = last_seq(conn)
+        conn.execute(LINGER.encode())
     reader_conn = psycopg.connect(inbox_db)
 
     def write(conn: Conn, n: int) -> None:
@@ -314,6 +327,8 @@ def test_concurrent_writers_never_show_a_reader_a_gap(inbox_db: str) -> None:
         gaps, seen = hammer(inbox_db, start, 8, 40, write, read)
     finally:
         reader_conn.close()
+        with psycopg.connect(inbox_db, autocommit=True) as conn:
+            conn.execute("drop function public.linger() cascade")
     assert gaps == []
     assert seen == start + 8 * 40  # every change: exactly one event, all of them seen
 

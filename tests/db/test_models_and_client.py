@@ -101,6 +101,9 @@ def _plain(value: object) -> object:
 def test_a_workflow_through_the_typed_client(project_db: str) -> None:
     with psycopg.connect(project_db) as conn:
         try:
+            # The whole workflow runs in one transaction that is rolled back; publish its events
+            # as they happen instead of at the commit that never comes.
+            conn.execute("set constraints all immediate")
             agent = PostgresTransport(conn, "authenticated", AGENT)
             manager = PostgresTransport(conn, "authenticated", MANAGER)
             worker = PostgresTransport(conn, "service_role", None)
