@@ -75,7 +75,9 @@ begin
    where workspace_id = new.workspace_id
   returning last_seq into next_seq;
   if next_seq is null then
-    raise exception 'workspace % does not exist', new.workspace_id using errcode = 'P0002';
+    -- The workspace was deleted later in the same transaction: its events have no reader.
+    delete from halo.pending_events where id = new.id;
+    return null;
   end if;
   insert into halo.events (workspace_id, seq, name, ticket_id, conversation_id, actor_user_id, data)
   values (new.workspace_id, next_seq, new.name, new.ticket_id, new.conversation_id,

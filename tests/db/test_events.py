@@ -367,3 +367,20 @@ def test_rolled_back_changes_leave_no_hole(inbox_db: str) -> None:
             conn.execute("select api.create_ticket(%s, 'rolled back')", (ACME,))
         run_as(inbox_db, AGENT, f"select api.create_ticket('{ACME}', 'kept')")
         assert [e[0] for e in events_after(conn, before)] == [before + 1]
+
+
+def test_deleting_a_workspace_takes_everything_with_it(inbox_db: str) -> None:
+    globex = "b0000000-0000-4000-8000-000000000002"
+    with psycopg.connect(inbox_db, autocommit=True) as conn:
+        # Changes staged in the same transaction as the delete must not block its commit.
+        with conn.transaction():
+            conn.execute("select api.create_ticket(%s, 'last words')", (globex,))
+            conn.execute("delete from halo.workspaces where id = %s", (globex,))
+        left = conn.execute(
+            "select (select count(*) from halo.members where workspace_id = %(w)s)"
+            " + (select count(*) from halo.tickets where workspace_id = %(w)s)"
+            " + (select count(*) from halo.events where workspace_id = %(w)s)"
+            " + (select count(*) from halo.pending_events)",
+            {"w": globex},
+        ).fetchone()
+    assert left == (0,)
