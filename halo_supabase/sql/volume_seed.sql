@@ -118,17 +118,20 @@ cross join lateral (
 
 -- step: messages
 -- The customer opens by email; customer and teammates then alternate, with an internal note on
--- every fifth message.
+-- every fifth message. Rows go in ticket-id order with ids made of the ticket's id and the
+-- message's position, so the primary key and the thread index grow at their right edge instead
+-- of taking 10M random inserts (the difference between minutes and seconds at this size).
 insert into halo.messages (
-  workspace_id, ticket_id, kind, direction, author_kind, author_user_id, author_contact_id,
+  id, workspace_id, ticket_id, kind, direction, author_kind, author_user_id, author_contact_id,
   body_text, email_message_id, created_at)
-select t.workspace_id, t.id,
+select (left(t.id::text, 24) || lpad(to_hex(m), 12, '0'))::uuid,
+       t.workspace_id, t.id,
        case when r.role = 'note' then 'note' when m = 1 or t.channel = 'email' then 'email'
             else 'chat' end::halo.message_kind,
        case r.role when 'note' then 'internal' when 'customer' then 'inbound'
             else 'outbound' end::halo.message_direction,
        case r.role when 'customer' then 'customer' else 'teammate' end::halo.author_kind,
-       case when r.role <> 'customer' then coalesce(t.assignee_id, w.first_user) end,
+       case when r.role <> 'customer' then coalesce(t.assignee_id, t.first_user) end,
        case when r.role = 'customer' then t.contact_id end,
        (array['Hi, I need help with this.', 'Thanks, looking into it now.',
               'It still fails after clearing the cache.', 'Could you send a screenshot?',
@@ -136,10 +139,14 @@ select t.workspace_id, t.id,
               'Works now, thank you!', 'Escalating to engineering.'])[1 + (m + t.number) % 8],
        case when m = 1 then t.id || '.1@customer.example' end,
        t.created_at + interval '17 minutes' * (m - 1)
-from halo.tickets t
-join (select id, md5(current_setting('halo_seed.run') || ':u:' || k || ':0')::uuid as first_user
-      from seed_workspaces) w on w.id = t.workspace_id
-cross join generate_series(1, round(extract(epoch from t.last_activity_at - t.created_at) / 1020)::int) m
+from (
+  select t.id, t.workspace_id, t.number, t.channel, t.assignee_id, t.contact_id, t.created_at,
+         round(extract(epoch from t.last_activity_at - t.created_at) / 1020)::int as messages,
+         md5(current_setting('halo_seed.run') || ':u:' || w.k || ':0')::uuid as first_user
+  from halo.tickets t join seed_workspaces w on w.id = t.workspace_id
+  order by t.id
+) t
+cross join lateral generate_series(1, t.messages) m
 cross join lateral (
   select case when m > 1 and m % 5 = 0 then 'note' when m % 2 = 1 then 'customer'
               else 'teammate' end as role
