@@ -4,14 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test setup lint bench clean
+.PHONY: dev test setup lint bench clean js-deps
 
 dev: setup
 	$(BIN)/halo dev
 
-test: setup
+test: setup js-deps
 	bash scripts/system-deps.sh
 	$(BIN)/pytest
+
+# supabase-js for the client-compatibility tests (tests/js), pinned by its lock file.
+js-deps: tests/js/node_modules/.package-lock.json
+
+tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 
 setup: $(STAMP)
 

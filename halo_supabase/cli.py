@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -16,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from halo_supabase.errors import HaloError
+from halo_supabase.errors import HaloError, LocalStackError
 from halo_supabase.local.database import LocalDatabase
 from halo_supabase.local.migrations import MigrationFile, apply_migrations, plan_migrations
 from halo_supabase.settings import (
@@ -215,38 +214,120 @@ def env() -> None:
     out.print("\n".join(env_lines(settings, db_url)))
 
 
-@main.command("dev")
-@_reports_errors
-def dev() -> None:
-    """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed."""
+def _start_database() -> LocalDatabase:
     database = _database()
-    began = time.monotonic()
     with console.status("starting PostgreSQL…"):
         started, applied, seeded_now = database.ensure_ready(_print_applied)
     cluster = database.cluster
     console.print(
         f"[green]✓[/] PostgreSQL {cluster.binaries.major_version} on {cluster.host}:{cluster.port} "
-        f"({'already running' if started.already_running else 'started'}, pid {started.pid})"
+        f"({'already running' if started.already_running else 'started'}, pid {started.pid}); "
+        f"migrations: {len(applied)} applied now" + ("; seed applied" if seeded_now else "")
     )
+    return database
+
+
+@main.command("dev")
+@_reports_errors
+def dev() -> None:
+    """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed, gateway."""
+    from halo_supabase.local.gateway.server import build_server
+
+    began = time.monotonic()
+    database = _start_database()
+    settings = database.settings
+    server = build_server(settings)
+    # Until uvicorn installs its own handlers, a Ctrl-C or SIGTERM still asks it to exit.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     console.print(
-        f"[green]✓[/] migrations: {len(applied)} applied now"
-        + (", seed applied" if seeded_now else "")
+        f"[green]✓[/] gateway on {settings.url} (REST, Auth, Realtime, Storage, Functions)"
     )
-    console.print("\n".join(env_lines(database.settings, database.url)), markup=False)
+    console.print("\n".join(env_lines(settings, database.url)), markup=False)
     console.print(
         f"[bold green]ready[/] in {time.monotonic() - began:.1f}s; Ctrl-C stops the stack "
-        f"(log: {cluster.log_file})"
+        f"(PostgreSQL log: {database.cluster.log_file})"
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(1.0):
-        if cluster.running_pid() is None:
-            console.print(f"[red]PostgreSQL exited[/]; its log ends with:\n{cluster.log_tail()}")
-            sys.exit(1)
-    console.print("stopping…")
-    cluster.stop()
-    console.print("stopped")
+    try:
+        server.run()
+    finally:
+        console.print("stopping…")
+        database.cluster.stop()
+        console.print("stopped")
+    if not server.started:
+        raise LocalStackError(f"the gateway could not start on port {settings.api_port}")
+
+
+@main.command("up")
+@_reports_errors
+def up() -> None:
+    """Start PostgreSQL and the gateway in the background; print the dotenv lines."""
+    from halo_supabase.local.gateway.server import GatewayProcess
+
+    database = _start_database()
+    gateway = GatewayProcess(database.settings)
+    pid, already = gateway.start()
+    console.print(
+        f"[green]✓[/] gateway on {gateway.url} ({'already running' if already else 'started'}, "
+        f"pid {pid}, log {gateway.log_file})"
+    )
+    out.print("\n".join(env_lines(database.settings, database.url)))
+
+
+@main.command("down")
+@_reports_errors
+def down() -> None:
+    """Stop the gateway and PostgreSQL started by `halo up`."""
+    from halo_supabase.local.gateway.server import GatewayProcess
+
+    settings = get_settings()
+    stopped = GatewayProcess(settings).stop()
+    console.print("gateway stopped" if stopped else "gateway was not running")
+    console.print(
+        "PostgreSQL stopped" if _database().cluster.stop() else "PostgreSQL was not running"
+    )
+
+
+@main.command("status")
+@_reports_errors
+def status() -> None:
+    """Report the local stack: PostgreSQL and the gateway (exit 3 when something is down)."""
+    from halo_supabase.local.gateway.server import GatewayProcess
+
+    settings = get_settings()
+    db_status = _database().cluster.status()
+    gateway = GatewayProcess(settings).status()
+    table = Table(show_header=False, box=None)
+    table.add_row(
+        "PostgreSQL",
+        f"running, pid {db_status.pid}, {db_status.host}:{db_status.port}"
+        if db_status.running
+        else "stopped",
+    )
+    table.add_row(
+        "gateway",
+        f"running, pid {gateway.pid}, {gateway.url}"
+        + ("" if gateway.healthy else " (not answering)")
+        if gateway.running
+        else "stopped",
+    )
+    out.print(table)
+    if not (db_status.running and gateway.healthy):
+        sys.exit(3)
+
+
+@main.group()
+def gateway() -> None:
+    """The gateway process (REST, Auth, Realtime, Storage, Functions on HALO_API_PORT)."""
+
+
+@gateway.command("serve")
+@_reports_errors
+def gateway_serve() -> None:
+    """Serve in the foreground (PostgreSQL must be running: `halo db start`)."""
+    from halo_supabase.local.gateway.server import serve
+
+    serve(get_settings())
 
 
 # -- halo seed -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ free port and is deleted at the end of the session.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from halo_supabase.bench.db import free_port
 from halo_supabase.local.bootstrap import apply_bootstrap
 from halo_supabase.local.migrations import apply_migrations, apply_seed
+from halo_supabase.local.ports import free_port
 from halo_supabase.local.postgres import LocalCluster, PostgresBinaries, find_binaries
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ def binaries() -> PostgresBinaries:
 
 @pytest.fixture(scope="session")
 def cluster(binaries: PostgresBinaries) -> Iterator[LocalCluster]:
+    shutil.rmtree(TEST_STATE, ignore_errors=True)  # scratch left by an interrupted run
     TEST_STATE.mkdir(parents=True, exist_ok=True)
     TEST_STATE.parent.chmod(0o755)
     TEST_STATE.chmod(0o755)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -12,16 +11,11 @@ from rich.table import Table
 
 from halo_supabase.local.bootstrap import apply_bootstrap
 from halo_supabase.local.migrations import apply_migrations, apply_seed
+from halo_supabase.local.ports import free_port
 from halo_supabase.local.postgres import LocalCluster, find_binaries
 from halo_supabase.settings import Settings
 
-__all__ = ["free_port", "run_db_benchmark"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+__all__ = ["run_db_benchmark"]
 
 
 def _timed(action: Callable[[], object]) -> float:

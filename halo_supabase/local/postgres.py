@@ -369,6 +369,19 @@ class LocalCluster:
             self._write_conf()
             self.log_file.touch()
             self._own(self.log_file)
+            pid = self._start_server()
+            if pid is None:
+                raise PostgresStartError(
+                    f"PostgreSQL did not start on {self.host}:{self.port} "
+                    f"(data directory {self.data_dir}). Its log ends with:\n{self.log_tail()}"
+                )
+            return StartResult(False, initialized, time.monotonic() - began, pid)
+
+    def _start_server(self) -> int | None:
+        """pg_ctl start; retried while backends orphaned by a killed server still hold its
+        shared memory (they exit within moments of noticing the postmaster is gone)."""
+        deadline = time.monotonic() + 15
+        while True:
             done = self._run(
                 [
                     self.binaries.tool("pg_ctl"),
@@ -385,12 +398,12 @@ class LocalCluster:
                 timeout=60,
             )
             pid = self.running_pid()
-            if done.returncode != 0 or pid is None:
-                raise PostgresStartError(
-                    f"PostgreSQL did not start on {self.host}:{self.port} "
-                    f"(data directory {self.data_dir}). Its log ends with:\n{self.log_tail()}"
-                )
-            return StartResult(False, initialized, time.monotonic() - began, pid)
+            if done.returncode == 0 and pid is not None:
+                return pid
+            orphans = "pre-existing shared memory block" in self.log_tail(5)
+            if not orphans or time.monotonic() > deadline:
+                return None
+            time.sleep(0.2)
 
     def stop(self) -> bool:
         """Stop the server (fast shutdown); False when it was not running."""

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
+import httpx
 import psycopg
 import pytest
 
-from halo_supabase.bench.db import free_port
+from halo_supabase.local.ports import free_port
 from tests.conftest import REPO, scratch_dir
 
 HALO = [sys.executable, "-m", "halo_supabase.cli"]
@@ -25,11 +27,13 @@ def halo_env() -> Iterator[dict[str, str]]:
         **os.environ,
         "HALO_HOME": str(scratch_dir("cli")),
         "HALO_DB_PORT": str(free_port()),
+        "HALO_API_PORT": str(free_port()),
         "HALO_PROJECT_DIR": str(REPO),
         "COLUMNS": "200",
     }
     yield env
-    subprocess.run([*HALO, "db", "stop"], env=env, capture_output=True, timeout=60)
+    subprocess.run([*HALO, "down"], env=env, capture_output=True, timeout=60)
+    shutil.rmtree(env["HALO_HOME"], ignore_errors=True)
 
 
 def halo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -111,7 +115,7 @@ def test_invalid_setting_is_reported_by_name(halo_env: dict[str, str]) -> None:
 def test_env_prints_dotenv_lines(halo_env: dict[str, str]) -> None:
     result = halo(halo_env, "env")
     lines = dict(line.split("=", 1) for line in result.stdout.strip().splitlines())
-    assert lines["SUPABASE_URL"] == "http://127.0.0.1:54321"
+    assert lines["SUPABASE_URL"] == f"http://127.0.0.1:{halo_env['HALO_API_PORT']}"
     assert lines["SUPABASE_ANON_KEY"].startswith("eyJ")
     assert lines["SUPABASE_DB_URL"].endswith(f":{halo_env['HALO_DB_PORT']}/postgres")
 
@@ -137,6 +141,8 @@ def test_dev_runs_in_the_foreground_and_stops_cleanly(halo_env: dict[str, str]) 
         output = _read_until(process, "ready", timeout=60)
         assert "ready" in output, output
         assert "PostgreSQL" in output and "seed applied" in output
+        health = httpx.get(f"http://127.0.0.1:{halo_env['HALO_API_PORT']}/health")
+        assert health.status_code == 200
         url = halo(halo_env, "db", "url").stdout.strip()
         with psycopg.connect(url) as conn:
             assert conn.execute(
@@ -148,3 +154,16 @@ def test_dev_runs_in_the_foreground_and_stops_cleanly(halo_env: dict[str, str]) 
         if process.poll() is None:
             process.kill()
     assert halo(halo_env, "db", "status").returncode == 3
+
+
+def test_up_status_down(halo_env: dict[str, str]) -> None:
+    up = halo(halo_env, "up")
+    assert up.returncode == 0, up.stderr
+    assert f"SUPABASE_URL=http://127.0.0.1:{halo_env['HALO_API_PORT']}" in up.stdout
+    assert "already running" in halo(halo_env, "up").stderr
+    status = halo(halo_env, "status")
+    assert status.returncode == 0, status.stdout
+    assert status.stdout.count("running") == 2
+    down = halo(halo_env, "down")
+    assert "gateway stopped" in down.stderr and "PostgreSQL stopped" in down.stderr
+    assert halo(halo_env, "status").returncode == 3

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from halo_supabase.bench.db import free_port
 from halo_supabase.errors import PortInUseError
+from halo_supabase.local.ports import free_port
 from halo_supabase.local.postgres import LocalCluster, PostgresBinaries
 from tests.conftest import FAST_CONF, scratch_dir
 

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The permission matrix: for every `api` view and function, who may do what to the demo workspace.
 
 Each row runs one statement against the seeded demo workspace "Acme Support" as each of seven

@@ -1,0 +1,97 @@
+"""Database access for the gateway: asyncpg pools and the per-request transaction PostgREST runs.
+
+Requests run on a pool connected as `authenticator` (as PostgREST does) and switch to the JWT's
+role for one transaction, with `request.jwt.claims`, `request.headers`, `request.method` and
+`request.path` set, so Postgres enforces RLS. Services that act for the platform itself (Auth
+writing `auth.users`, Storage bookkeeping, Realtime authorization probes) use the admin pool.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from halo_supabase.local.gateway.credentials import Credentials
+
+__all__ = ["GatewayDatabase"]
+
+_REQUEST_SETTINGS = """
+select set_config('role', $1, true),
+       set_config('request.jwt.claims', $2, true),
+       set_config('request.method', $3, true),
+       set_config('request.path', $4, true),
+       set_config('request.headers', $5, true),
+       set_config('search_path', $6, true)
+"""
+
+
+class GatewayDatabase:
+    def __init__(
+        self, host: str, port: int, *, dbname: str = "postgres", pool_size: int = 10
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.dbname = dbname
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._admin: asyncpg.Pool | None = None
+
+    def dsn(self, user: str, password: str = "postgres") -> str:
+        return f"postgresql://{user}:{password}@{self.host}:{self.port}/{self.dbname}"
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self.dsn("authenticator"), min_size=2, max_size=self.pool_size
+        )
+        self._admin = await asyncpg.create_pool(self.dsn("postgres"), min_size=1, max_size=4)
+
+    async def close(self) -> None:
+        for pool in (self._pool, self._admin):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._admin = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("GatewayDatabase.open() was not awaited")
+        return self._pool
+
+    @property
+    def admin_pool(self) -> asyncpg.Pool:
+        if self._admin is None:
+            raise RuntimeError("GatewayDatabase.open() was not awaited")
+        return self._admin
+
+    @asynccontextmanager
+    async def as_request(
+        self,
+        credentials: Credentials,
+        *,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        search_path: str = "public, extensions",
+    ) -> AsyncIterator[PoolConnectionProxy]:
+        """One transaction acting as the request's role, as PostgREST runs every request."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                _REQUEST_SETTINGS,
+                credentials.role,
+                json.dumps(credentials.claims),
+                method,
+                path,
+                json.dumps(dict(headers)),
+                search_path,
+            )
+            yield conn
+
+    @asynccontextmanager
+    async def admin(self) -> AsyncIterator[PoolConnectionProxy]:
+        """A privileged connection (the platform acting for itself, never for a request's user)."""
+        async with self.admin_pool.acquire() as conn:
+            yield conn

@@ -1,0 +1,74 @@
+"""The gateway as a real process in front of the test cluster, for tests through real clients."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from halo_supabase.local.bootstrap import apply_bootstrap
+from halo_supabase.local.migrations import apply_migrations, apply_seed
+from halo_supabase.local.ports import free_port
+from halo_supabase.local.postgres import LocalCluster
+from halo_supabase.settings import LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY
+from tests.conftest import REPO, scratch_dir
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A running gateway: its URL, keys, and the database URL behind it."""
+
+    url: str
+    anon_key: str
+    service_role_key: str
+    db_url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def stack(cluster: LocalCluster) -> Iterator[Stack]:
+    db_url = cluster.url("postgres")
+    apply_bootstrap(db_url)
+    apply_migrations(db_url, REPO / "supabase" / "migrations")
+    apply_seed(db_url, REPO / "supabase" / "seed.sql")
+    port = free_port()
+    env = {
+        **os.environ,
+        "HALO_HOME": str(scratch_dir("stack")),
+        "HALO_DB_PORT": str(cluster.port),
+        "HALO_API_PORT": str(port),
+        "HALO_PROJECT_DIR": str(REPO),
+    }
+    log_path = cluster.state_dir / "gateway-test.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"gateway did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+    yield Stack(url, LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY, db_url, env)
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
