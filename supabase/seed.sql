@@ -12,7 +12,9 @@ insert into auth.users (
   confirmation_token, recovery_token, email_change_token_new, email_change
 )
 select '00000000-0000-0000-0000-000000000000', id::uuid, 'authenticated', 'authenticated', email,
-       extensions.crypt('halo-demo-2026', extensions.gen_salt('bf')), now(),
+       -- bcrypt (cost 10, as GoTrue writes it) of `halo-demo-2026`, precomputed so the seed needs
+       -- no pgcrypto (the embedded PostgreSQL has none).
+       '$2a$10$qOKk2M22JnLTI1/k7e1.L.GWxIRN9WgHCL1kVJiNRSkIU17UVa6Di', now(),
        '{"provider": "email", "providers": ["email"]}', jsonb_build_object('full_name', full_name),
        now(), now(), '', '', '', ''
 from (values
