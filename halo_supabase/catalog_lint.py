@@ -16,6 +16,7 @@ __all__ = ["CHECKS", "Finding", "lint"]
 CHECKS = (
     "foreign_key_without_index",
     "function_executable_by_public",
+    "multiple_permissive_policies",
     "policy_without_rls",
     "security_definer_view",
     "security_definer_without_search_path",

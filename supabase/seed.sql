@@ -91,6 +91,10 @@ insert into halo.contacts (id, workspace_id, company_id, external_id, email, nam
   ('f0000000-0000-4000-8000-000000000004', 'b0000000-0000-4000-8000-000000000001', null, null, 'winner@lottery.example', null,
    '{}', '[]', now() - interval '3 hours', now() - interval '3 hours');
 
+-- Globex's own customer: the same person may be a customer of several workspaces, as two rows.
+insert into halo.contacts (id, workspace_id, external_id, email, name) values
+  ('f0000000-0000-4000-8000-000000000009', 'b0000000-0000-4000-8000-000000000002', 'usr_hank', 'hank@globex.example', 'Hank Scorpio');
+
 insert into halo.visitors (id, workspace_id, anonymous_id) values
   ('f1000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000001', 'anon-7f3a9c');
 

@@ -60,6 +60,14 @@ where regexp_replace(expr, 'select\s+(auth\.(uid|jwt|role|email)|current_setting
       ~* '(auth\.(uid|jwt|role|email)|current_setting)\('
 
 union all
+select 'multiple_permissive_policies', format('%I.%I: %s for %s', p.schemaname, p.tablename, p.cmd, r.role),
+       'several permissive policies for one command and role are all evaluated; merge them'
+from pg_policies p cross join lateral unnest(p.roles) r(role)
+where p.permissive = 'PERMISSIVE'
+group by p.schemaname, p.tablename, p.cmd, r.role
+having count(*) > 1
+
+union all
 select 'foreign_key_without_index', format('%I.%I: %s', o.nspname, c.relname, con.conname),
        'no index starts with the foreign key''s columns'
 from pg_constraint con

@@ -4,11 +4,13 @@
 -- messages live in halo.messages with the tickets' (next migration).
 
 -- types -------------------------------------------------------------------------------------------
+-- Text domains rather than enums: enum equality is not leakproof, so behind row-level security
+-- PostgreSQL may not use an index for `state = 'live'`; text equality is leakproof and may.
 
-create type halo.conversation_mode as enum ('chat', 'voice', 'video', 'livehelp');
-create type halo.conversation_state as enum ('live', 'completed');
-create type halo.mood as enum ('happy', 'neutral', 'confused', 'frustrated', 'angry');
-create type halo.conversation_outcome as enum ('resolved', 'escalated', 'abandoned');
+create domain halo.conversation_mode as text check (value in ('chat', 'voice', 'video', 'livehelp'));
+create domain halo.conversation_state as text check (value in ('live', 'completed'));
+create domain halo.mood as text check (value in ('happy', 'neutral', 'confused', 'frustrated', 'angry'));
+create domain halo.conversation_outcome as text check (value in ('resolved', 'escalated', 'abandoned'));
 
 -- tables ------------------------------------------------------------------------------------------
 

@@ -42,6 +42,13 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "create function api.for_everyone() returns int language sql as 'select 1'",
         "api.for_everyone()",
     ),
+    "multiple_permissive_policies": (
+        "create table public.doubled (id int primary key);"
+        "alter table public.doubled enable row level security;"
+        "create policy a on public.doubled for select to authenticated using (id > 0);"
+        "create policy b on public.doubled for select to authenticated using (id < 0)",
+        "public.doubled: SELECT for authenticated",
+    ),
     "security_definer_view": (
         "create view public.owner_rights as select 1 as one",
         "public.owner_rights",
