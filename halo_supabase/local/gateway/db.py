@@ -76,9 +76,13 @@ class GatewayDatabase:
         path: str,
         headers: Mapping[str, str],
         search_path: str = "public, extensions",
+        readonly: bool = False,
     ) -> AsyncIterator[PoolConnectionProxy]:
-        """One transaction acting as the request's role, as PostgREST runs every request."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        """One transaction acting as the request's role, as PostgREST runs every request.
+
+        `readonly` runs it READ ONLY, as PostgREST does for GET/HEAD and non-volatile functions.
+        """
+        async with self.pool.acquire() as conn, conn.transaction(readonly=readonly):
             await conn.execute(
                 _REQUEST_SETTINGS,
                 credentials.role,
