@@ -321,12 +321,12 @@ class RestService:
         async def work(conn: asyncpg.Connection) -> _Response:
             row = await conn.fetchrow(statement.sql, *statement.params)
             if function.returns_void:
-                return _Response(204, headers=_response_headers(row, prefs))
+                return _Response(_status_override(row, 204), headers=_response_headers(row, prefs))
             if not function.returns_set:
                 body = row[2].encode()
                 if media.single and function.returns_rows and body == b"null":
                     raise _singular_error(0)
-                return _Response(200, body, media.content_type, _response_headers(row, prefs))
+                return _Response(_status_override(row, 200), body, media.content_type, _response_headers(row, prefs))
             return _page_response(row, row[0], offset or 0, media, prefs)
 
         return await self._run(request, credentials, schema, readonly=readonly, rollback=prefs.rollback, work=work)
