@@ -49,7 +49,7 @@ def _seed(db_url: str) -> None:
             )
         conn.execute(
             "insert into rest_fixture.profiles (id, name, age, tags, data) values "
-            "(%s, 'Alice', 30, '{admin,dev}', '{\"city\": \"Paris\", \"langs\": [\"fr\", \"en\"]}'), "
+            '(%s, \'Alice\', 30, \'{admin,dev}\', \'{"city": "Paris", "langs": ["fr", "en"]}\'), '
             "(%s, 'Bob', 40, '{dev}', '{\"city\": \"Oslo\"}')",
             (USER_A, USER_B),
         )
@@ -70,15 +70,20 @@ def _seed(db_url: str) -> None:
         conn.execute("insert into rest_fixture.task_labels values (1, 1), (1, 3), (2, 2)")
 
 
-@pytest.fixture(scope="session")
-def rest(stack: Stack) -> RestData:
+@pytest.fixture(scope="session", name="rest")
+def rest_fixture(stack: Stack) -> RestData:
     _seed(stack.db_url)
     tokens = TokenService(load_settings())
     now = int(time.time())
 
     def token(user: uuid.UUID, **extra: object) -> str:
-        claims = {"sub": str(user), "role": "authenticated", "aud": "authenticated", "exp": now + 3600,
-                  "email": f"{user}@example.com"}
+        claims = {
+            "sub": str(user),
+            "role": "authenticated",
+            "aud": "authenticated",
+            "exp": now + 3600,
+            "email": f"{user}@example.com",
+        }
         claims.update(extra)
         return tokens.sign(claims)
 
@@ -101,5 +106,7 @@ def rest(stack: Stack) -> RestData:
         if response.status_code == 200 and response.json():
             return data
         if time.monotonic() > deadline:
-            pytest.fail(f"the gateway never saw the fixture schema: {response.status_code} {response.text}")
+            pytest.fail(
+                f"the gateway never saw the fixture schema: {response.status_code} {response.text}"
+            )
         time.sleep(0.05)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from postgrest.exceptions import APIError
-from supabase import ClientOptions, create_client
 from supabase._async.client import create_client as acreate_client
 
-from tests.stack.rest_data import SCHEMA, USER_A, USER_B, RestData, rest  # noqa: F401
+from supabase import ClientOptions, create_client
+from tests.stack.rest_data import SCHEMA, USER_A, USER_B, RestData, rest_fixture  # noqa: F401
 
 A, B = str(USER_A), str(USER_B)
 
@@ -33,7 +33,9 @@ class Clients:
         from supabase import AsyncClientOptions
 
         async_options = AsyncClientOptions(schema=SCHEMA, headers=headers)
-        return self.loop.run_until_complete(acreate_client(self.data.url, key, options=async_options))
+        return self.loop.run_until_complete(
+            acreate_client(self.data.url, key, options=async_options)
+        )
 
     def run(self, query: Any) -> Any:
         result = query.execute()
@@ -53,7 +55,9 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture(params=["sync", "async"])
-def clients(request: pytest.FixtureRequest, rest: RestData, loop: asyncio.AbstractEventLoop) -> Clients:  # noqa: F811
+def clients(
+    request: pytest.FixtureRequest, rest: RestData, loop: asyncio.AbstractEventLoop
+) -> Clients:
     return Clients(rest, request.param, loop)
 
 
@@ -75,20 +79,29 @@ def names(response: Any, key: str = "name") -> list[Any]:
 
 
 def test_rls_user_sees_only_own_rows(clients: Clients, alice: Any, bob: Any) -> None:
-    assert names(clients.run(alice.table("projects").select("name").order("id"))) == ["alpha", "apollo"]
+    assert names(clients.run(alice.table("projects").select("name").order("id"))) == [
+        "alpha",
+        "apollo",
+    ]
     assert names(clients.run(bob.table("projects").select("name"))) == ["beta"]
 
 
 def test_anon_sees_only_what_it_was_granted(clients: Clients) -> None:
     anon = clients.client()
-    assert [r["body"] for r in clients.run(anon.table("notes").select("body")).data] == ["hello world"]
+    assert [r["body"] for r in clients.run(anon.table("notes").select("body")).data] == [
+        "hello world"
+    ]
     error = clients.error(anon.table("projects").select("*"))
     assert error.code == "42501"
 
 
 def test_service_role_bypasses_rls(clients: Clients) -> None:
     service = clients.client(service=True)
-    assert names(clients.run(service.table("projects").select("name").order("id"))) == ["alpha", "apollo", "beta"]
+    assert names(clients.run(service.table("projects").select("name").order("id"))) == [
+        "alpha",
+        "apollo",
+        "beta",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -109,8 +122,16 @@ def test_service_role_bypasses_rls(clients: Clients) -> None:
         (lambda q: q.not_.is_("score", "null"), ["alpha", "beta"]),
         (lambda q: q.filter("score", "isdistinct", 10), ["apollo", "beta"]),
         (lambda q: q.text_search("search", "alpha"), ["alpha"]),
-        (lambda q: q.text_search("name", "apollo", options={"config": "english", "type": "plain"}), ["apollo"]),
-        (lambda q: q.text_search("name", "alpha or beta", options={"type": "web_search"}), ["alpha", "beta"]),
+        (
+            lambda q: q.text_search(
+                "name", "apollo", options={"config": "english", "type": "plain"}
+            ),
+            ["apollo"],
+        ),
+        (
+            lambda q: q.text_search("name", "alpha or beta", options={"type": "web_search"}),
+            ["alpha", "beta"],
+        ),
         (lambda q: q.text_search("name", "beta", options={"type": "phrase"}), ["beta"]),
         (lambda q: q.contains("period", "[2,3)"), ["alpha"]),
         (lambda q: q.contained_by("period", "[0,100)"), ["alpha", "apollo", "beta"]),
@@ -128,17 +149,29 @@ def test_service_role_bypasses_rls(clients: Clients) -> None:
         (lambda q: q.filter("name", "eq(any)", "{alpha,beta}"), ["alpha", "beta"]),
     ],
 )
-def test_filter_operators(clients: Clients, apply: Callable[[Any], Any], expected: list[str]) -> None:
+def test_filter_operators(
+    clients: Clients, apply: Callable[[Any], Any], expected: list[str]
+) -> None:
     service = clients.client(service=True)
-    assert names(clients.run(apply(service.table("projects").select("name")).order("name"))) == expected
+    assert (
+        names(clients.run(apply(service.table("projects").select("name")).order("name")))
+        == expected
+    )
 
 
 def test_array_and_json_filters(clients: Clients, alice: Any) -> None:
-    assert names(clients.run(alice.table("profiles").select("name").contains("tags", ["admin"]))) == ["Alice"]
-    assert names(clients.run(alice.table("profiles").select("name").overlaps("tags", ["dev"]).order("name"))) == [
-        "Alice", "Bob"]
-    assert names(clients.run(alice.table("profiles").select("name").eq("data->>city", "Oslo"))) == ["Bob"]
-    assert names(clients.run(alice.table("profiles").select("name").contains("data", {"city": "Paris"}))) == ["Alice"]
+    assert names(
+        clients.run(alice.table("profiles").select("name").contains("tags", ["admin"]))
+    ) == ["Alice"]
+    assert names(
+        clients.run(alice.table("profiles").select("name").overlaps("tags", ["dev"]).order("name"))
+    ) == ["Alice", "Bob"]
+    assert names(clients.run(alice.table("profiles").select("name").eq("data->>city", "Oslo"))) == [
+        "Bob"
+    ]
+    assert names(
+        clients.run(alice.table("profiles").select("name").contains("data", {"city": "Paris"}))
+    ) == ["Alice"]
 
 
 # -- reading: select, embeds, order, paging, counts ----------------------------------------------
@@ -146,7 +179,10 @@ def test_array_and_json_filters(clients: Clients, alice: Any) -> None:
 
 def test_select_renames_casts_and_json_paths(clients: Clients, alice: Any) -> None:
     row = clients.run(
-        alice.table("profiles").select("who:name,age::text,city:data->>city,data->langs->0").eq("id", A).single()
+        alice.table("profiles")
+        .select("who:name,age::text,city:data->>city,data->langs->0")
+        .eq("id", A)
+        .single()
     ).data
     assert row == {"who": "Alice", "age": "30", "city": "Paris", "0": "fr"}
 
@@ -173,21 +209,29 @@ def test_embeds_every_cardinality(clients: Clients, alice: Any) -> None:
 def test_embed_hints_inner_filters_limits(clients: Clients, alice: Any) -> None:
     rows = clients.run(
         alice.table("tasks")
-        .select("title, assignee:profiles!assignee_id(name), reviewer:profiles!tasks_reviewer_id_fkey(name)")
+        .select(
+            "title, assignee:profiles!assignee_id(name), reviewer:profiles!tasks_reviewer_id_fkey(name)"
+        )
         .eq("id", 1)
     ).data
-    assert rows == [{"title": "write spec", "assignee": {"name": "Alice"}, "reviewer": {"name": "Bob"}}]
+    assert rows == [
+        {"title": "write spec", "assignee": {"name": "Alice"}, "reviewer": {"name": "Bob"}}
+    ]
     inner = clients.run(
         alice.table("projects").select("name, tasks!inner(title)").eq("tasks.done", True)
     ).data
     assert inner == [{"name": "alpha", "tasks": [{"title": "write spec"}]}]
     limited = clients.run(
-        alice.table("projects").select("name, tasks(title)").eq("id", 1)
+        alice.table("projects")
+        .select("name, tasks(title)")
+        .eq("id", 1)
         .order("position", foreign_table="tasks", desc=True, nullsfirst=False)
         .limit(1, foreign_table="tasks")
     ).data
     assert limited == [{"name": "alpha", "tasks": [{"title": "write spec"}]}]
-    present = clients.run(alice.table("projects").select("name, tasks(id)").not_.is_("tasks", "null")).data
+    present = clients.run(
+        alice.table("projects").select("name, tasks(id)").not_.is_("tasks", "null")
+    ).data
     assert [r["name"] for r in present] == ["alpha", "apollo"]
 
 
@@ -205,15 +249,24 @@ def test_unknown_relation_and_column(clients: Clients, alice: Any) -> None:
 
 
 def test_view_embeds_through_base_table_keys_and_spread(clients: Clients, alice: Any) -> None:
-    rows = clients.run(alice.table("project_cards").select("title, profiles(name)").order("id")).data
-    assert rows == [{"title": "alpha", "profiles": {"name": "Alice"}}, {"title": "apollo", "profiles": {"name": "Alice"}}]
-    spread = clients.run(alice.table("tasks").select("title, ...projects(project:name)").eq("id", 2)).data
+    rows = clients.run(
+        alice.table("project_cards").select("title, profiles(name)").order("id")
+    ).data
+    assert rows == [
+        {"title": "alpha", "profiles": {"name": "Alice"}},
+        {"title": "apollo", "profiles": {"name": "Alice"}},
+    ]
+    spread = clients.run(
+        alice.table("tasks").select("title, ...projects(project:name)").eq("id", 2)
+    ).data
     assert spread == [{"title": "ship it", "project": "alpha"}]
 
 
 def test_order_nulls_and_paging_with_counts(clients: Clients) -> None:
     service = clients.client(service=True)
-    ordered = clients.run(service.table("tasks").select("id").order("position", nullsfirst=True).order("id"))
+    ordered = clients.run(
+        service.table("tasks").select("id").order("position", nullsfirst=True).order("id")
+    )
     assert [r["id"] for r in ordered.data][:1] == [3]
     page = clients.run(service.table("tasks").select("id", count="exact").order("id").range(1, 2))
     assert [r["id"] for r in page.data] == [2, 3]
@@ -227,7 +280,9 @@ def test_order_nulls_and_paging_with_counts(clients: Clients) -> None:
 
 
 def test_single_and_maybe_single(clients: Clients, alice: Any) -> None:
-    assert clients.run(alice.table("projects").select("name").eq("id", 1).single()).data == {"name": "alpha"}
+    assert clients.run(alice.table("projects").select("name").eq("id", 1).single()).data == {
+        "name": "alpha"
+    }
     error = clients.error(alice.table("projects").select("name").single())
     assert error.code == "PGRST116"
     assert clients.run(alice.table("projects").select("name").eq("id", 3).maybe_single()) is None
@@ -242,7 +297,9 @@ def test_csv(clients: Clients, alice: Any) -> None:
 
 
 def test_insert_update_delete_round_trip(clients: Clients, alice: Any) -> None:
-    created = clients.run(alice.table("projects").insert({"name": f"w-{clients.flavour}", "score": 1})).data
+    created = clients.run(
+        alice.table("projects").insert({"name": f"w-{clients.flavour}", "score": 1})
+    ).data
     assert created[0]["owner_id"] == A and created[0]["status"] == "open"
     project = created[0]["id"]
     updated = clients.run(alice.table("projects").update({"status": "done"}).eq("id", project)).data
@@ -257,19 +314,32 @@ def test_bulk_insert_missing_default_and_minimal(clients: Clients, alice: Any) -
     created = clients.run(alice.table("projects").insert(rows, default_to_null=False)).data
     assert [r["status"] for r in created] == ["open", "open"]
     assert created[1]["score"] is None
-    minimal = clients.run(alice.table("projects").insert({"name": f"m-{clients.flavour}"}, returning="minimal"))
+    minimal = clients.run(
+        alice.table("projects").insert({"name": f"m-{clients.flavour}"}, returning="minimal")
+    )
     assert minimal.data == []
     clients.run(alice.table("projects").delete().like("name", f"*-{clients.flavour}"))
 
 
 def test_upsert_merge_and_ignore(clients: Clients, alice: Any) -> None:
     name = f"u-{clients.flavour}"
-    first = clients.run(alice.table("projects").upsert({"owner_id": A, "name": name, "score": 1}, on_conflict="owner_id,name")).data
-    second = clients.run(alice.table("projects").upsert({"owner_id": A, "name": name, "score": 2}, on_conflict="owner_id,name")).data
+    first = clients.run(
+        alice.table("projects").upsert(
+            {"owner_id": A, "name": name, "score": 1}, on_conflict="owner_id,name"
+        )
+    ).data
+    second = clients.run(
+        alice.table("projects").upsert(
+            {"owner_id": A, "name": name, "score": 2}, on_conflict="owner_id,name"
+        )
+    ).data
     assert first[0]["id"] == second[0]["id"] and second[0]["score"] == 2
     ignored = clients.run(
-        alice.table("projects").upsert({"owner_id": A, "name": name, "score": 9}, on_conflict="owner_id,name",
-                                        ignore_duplicates=True)
+        alice.table("projects").upsert(
+            {"owner_id": A, "name": name, "score": 9},
+            on_conflict="owner_id,name",
+            ignore_duplicates=True,
+        )
     ).data
     assert ignored == []
     clients.run(alice.table("projects").delete().eq("name", name))
@@ -281,14 +351,18 @@ def test_user_cannot_write_other_users_rows(clients: Clients, bob: Any) -> None:
     error = clients.error(bob.table("projects").insert({"owner_id": A, "name": "forged"}))
     assert error.code == "42501"
     service = clients.client(service=True)
-    assert clients.run(service.table("projects").select("name").eq("id", 1).single()).data == {"name": "alpha"}
+    assert clients.run(service.table("projects").select("name").eq("id", 1).single()).data == {
+        "name": "alpha"
+    }
 
 
 def test_write_errors_write_nothing(clients: Clients, alice: Any) -> None:
     name = f"dup-{clients.flavour}"
     error = clients.error(alice.table("projects").insert([{"name": name}, {"name": name}]))
     assert error.code == "23505"
-    assert clients.error(alice.table("projects").insert({"name": "x", "nope": 1})).code == "PGRST204"
+    assert (
+        clients.error(alice.table("projects").insert({"name": "x", "nope": 1})).code == "PGRST204"
+    )
     assert clients.run(alice.table("projects").select("id").eq("name", name)).data == []
 
 
@@ -301,10 +375,14 @@ def test_rpc_scalar_set_table_and_void(clients: Clients, alice: Any) -> None:
     assert clients.run(alice.rpc("add", {"a": 2, "b": 5}, get=True)).data == 7
     assert clients.run(alice.rpc("numbers", {"n": 3})).data == [1, 2, 3]
     assert clients.run(alice.rpc("whoami")).data == A
-    projects = clients.run(alice.rpc("projects_of", {"owner": A}).select("name").eq("name", "apollo")).data
+    projects = clients.run(
+        alice.rpc("projects_of", {"owner": A}).select("name").eq("name", "apollo")
+    ).data
     assert projects == [{"name": "apollo"}]
     assert clients.run(alice.rpc("project_names", {"prefix": "a"}).order("id", desc=True)).data == [
-        {"id": 2, "name": "apollo"}, {"id": 1, "name": "alpha"}]
+        {"id": 2, "name": "apollo"},
+        {"id": 1, "name": "alpha"},
+    ]
     assert clients.run(alice.rpc("echo", {"payload": {"k": [1, 2]}})).data == {"k": [1, 2]}
     assert clients.run(alice.rpc("echo_body", {"whole": True})).data == {"whole": True}
     assert clients.run(alice.rpc("sum_all", {"vals": [1, 2, 3]}, get=True)).data == 6
@@ -318,17 +396,24 @@ def test_rpc_errors(clients: Clients, alice: Any) -> None:
     assert clients.error(alice.rpc("add", {"z": 1})).code == "PGRST202"
     error = clients.error(alice.rpc("fail", {"message": "boom"}))
     assert (error.code, error.message) == ("P0001", "boom")
-    assert clients.error(alice.rpc("rename_project", {"project": 1, "new_name": "x"}, get=True)).code == "25006"
+    assert (
+        clients.error(alice.rpc("rename_project", {"project": 1, "new_name": "x"}, get=True)).code
+        == "25006"
+    )
 
 
 def test_rpc_void_changes_only_own_rows(clients: Clients, bob: Any) -> None:
     clients.run(bob.rpc("rename_project", {"project": 1, "new_name": "stolen"}))
     service = clients.client(service=True)
-    assert clients.run(service.table("projects").select("name").eq("id", 1).single()).data == {"name": "alpha"}
+    assert clients.run(service.table("projects").select("name").eq("id", 1).single()).data == {
+        "name": "alpha"
+    }
 
 
 def test_schema_switch_and_unknown_schema(clients: Clients, alice: Any) -> None:
-    assert clients.run(alice.schema(SCHEMA).table("labels").select("name").eq("id", 1)).data == [{"name": "bug"}]
+    assert clients.run(alice.schema(SCHEMA).table("labels").select("name").eq("id", 1)).data == [
+        {"name": "bug"}
+    ]
     assert clients.error(alice.schema("secret").table("labels").select("*")).code == "PGRST106"
 
 

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from tests.stack.js import run_js
-from tests.stack.rest_data import SCHEMA, USER_A, RestData, rest  # noqa: F401
+from tests.stack.rest_data import SCHEMA, USER_A, RestData, rest_fixture  # noqa: F401
 
 
 @pytest.fixture(scope="module")
-def results(rest: RestData) -> dict[str, Any]:  # noqa: F811
+def results(rest: RestData) -> dict[str, Any]:
     out: dict[str, Any] = run_js(rest.stack, "rest.mjs", SCHEMA, rest.token_a, rest.token_b)
     return out
 
@@ -28,14 +28,16 @@ def test_filters_and_embeds(results: dict[str, Any]) -> None:
     assert results["filters"]["data"] == [{"name": "alpha"}, {"name": "beta"}]
     assert results["or_nested"]["data"] == [{"name": "apollo"}, {"name": "beta"}]
     assert results["text_search"]["data"] == [{"name": "alpha"}, {"name": "beta"}]
-    assert results["embed"]["data"] == [{
-        "name": "alpha",
-        "owner": {"name": "Alice"},
-        "tasks": [
-            {"title": "write spec", "labels": [{"name": "bug"}, {"name": "urgent"}]},
-            {"title": "ship it", "labels": [{"name": "feature"}]},
-        ],
-    }]
+    assert results["embed"]["data"] == [
+        {
+            "name": "alpha",
+            "owner": {"name": "Alice"},
+            "tasks": [
+                {"title": "write spec", "labels": [{"name": "bug"}, {"name": "urgent"}]},
+                {"title": "ship it", "labels": [{"name": "feature"}]},
+            ],
+        }
+    ]
     assert results["inner"]["data"] == [{"name": "apollo", "tasks": [{"title": "plan"}]}]
     assert results["ambiguous"]["code"] == "PGRST201" and results["ambiguous"]["status"] == 300
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["ApiError", "status_for_sqlstate", "from_postgres"]
+__all__ = ["ApiError", "from_postgres", "status_for_sqlstate"]
 
 
 class ApiError(Exception):
@@ -35,15 +35,48 @@ class ApiError(Exception):
         self.headers = headers
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "details": self.details, "hint": self.hint, "message": self.message}
+        return {
+            "code": self.code,
+            "details": self.details,
+            "hint": self.hint,
+            "message": self.message,
+        }
 
 
 # Exact SQLSTATEs first, then two-character classes (PostgREST's Error.hs table).
-_EXACT = {"23503": 409, "23505": 409, "25006": 405, "53400": 500, "57P01": 503, "P0001": 400,
-          "42883": 404, "42P01": 404, "42P17": 500}
-_CLASSES = {"08": 503, "09": 500, "0L": 403, "0P": 403, "25": 500, "28": 403, "2D": 500, "38": 500,
-            "39": 500, "3B": 500, "40": 500, "53": 503, "54": 500, "55": 500, "57": 500, "58": 500,
-            "F0": 500, "HV": 500, "P0": 500, "XX": 500}
+_EXACT = {
+    "23503": 409,
+    "23505": 409,
+    "25006": 405,
+    "53400": 500,
+    "57P01": 503,
+    "P0001": 400,
+    "42883": 404,
+    "42P01": 404,
+    "42P17": 500,
+}
+_CLASSES = {
+    "08": 503,
+    "09": 500,
+    "0L": 403,
+    "0P": 403,
+    "25": 500,
+    "28": 403,
+    "2D": 500,
+    "38": 500,
+    "39": 500,
+    "3B": 500,
+    "40": 500,
+    "53": 503,
+    "54": 500,
+    "55": 500,
+    "57": 500,
+    "58": 500,
+    "F0": 500,
+    "HV": 500,
+    "P0": 500,
+    "XX": 500,
+}
 
 
 def status_for_sqlstate(sqlstate: str, message: str, *, authenticated: bool) -> int:

@@ -30,20 +30,39 @@ class Preferences:
             for item in value.split(","):
                 key, _, setting = item.strip().partition("=")
                 found.setdefault(key.strip().lower(), setting.strip().lower())
-        returning = found.get("return") if found.get("return") in ("minimal", "headers-only", "representation") else None
-        count = found.get("count") if found.get("count") in ("exact", "planned", "estimated") else None
+        returning = (
+            found.get("return")
+            if found.get("return") in ("minimal", "headers-only", "representation")
+            else None
+        )
+        count = (
+            found.get("count") if found.get("count") in ("exact", "planned", "estimated") else None
+        )
         resolution = (
-            found.get("resolution") if found.get("resolution") in ("merge-duplicates", "ignore-duplicates") else None
+            found.get("resolution")
+            if found.get("resolution") in ("merge-duplicates", "ignore-duplicates")
+            else None
         )
         missing_default = found.get("missing") == "default"
         rollback = found.get("tx") == "rollback"
-        applied = [f"{k}={v}" for k, v in (("return", returning), ("count", count), ("resolution", resolution)) if v]
+        applied = [
+            f"{k}={v}"
+            for k, v in (("return", returning), ("count", count), ("resolution", resolution))
+            if v
+        ]
         if missing_default:
             applied.append("missing=default")
         if found.get("tx") in ("commit", "rollback"):
             applied.append(f"tx={found['tx']}")
-        return cls(returning, count, resolution, missing_default, rollback,
-                   found.get("params") == "single-object", tuple(applied))
+        return cls(
+            returning,
+            count,
+            resolution,
+            missing_default,
+            rollback,
+            found.get("params") == "single-object",
+            tuple(applied),
+        )
 
 
 @dataclass(frozen=True)
@@ -65,9 +84,19 @@ def negotiate(accept: str | None, *, root: bool = False) -> Media:
         media, *options = (part.strip() for part in raw.split(";"))
         media = media.lower()
         stripped = "nulls=stripped" in [o.replace(" ", "").lower() for o in options]
-        if root and media in ("application/openapi+json", "application/json", "*/*", "application/*"):
+        if root and media in (
+            "application/openapi+json",
+            "application/json",
+            "*/*",
+            "application/*",
+        ):
             return Media("openapi", False, "application/openapi+json; charset=utf-8")
-        if media in ("*/*", "application/*", "application/json", "application/vnd.pgrst.array+json"):
+        if media in (
+            "*/*",
+            "application/*",
+            "application/json",
+            "application/vnd.pgrst.array+json",
+        ):
             return Media(Body.STRIPPED if stripped else Body.JSON, False, _JSON)
         if media == "application/vnd.pgrst.object+json":
             return Media(Body.STRIPPED if stripped else Body.JSON, True, _OBJECT)
@@ -79,7 +108,11 @@ def negotiate(accept: str | None, *, root: bool = False) -> Media:
 def content_kind(content_type: str | None) -> str:
     """`json`, `csv` or `form` for a request body; anything else is 415 PGRST107."""
     media = (content_type or "application/json").split(";")[0].strip().lower()
-    if media in ("application/json", "application/vnd.pgrst.object+json", "application/vnd.pgrst.array+json"):
+    if media in (
+        "application/json",
+        "application/vnd.pgrst.object+json",
+        "application/vnd.pgrst.array+json",
+    ):
         return "json"
     if media == "text/csv":
         return "csv"

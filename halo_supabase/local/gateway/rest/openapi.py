@@ -10,9 +10,15 @@ from halo_supabase.local.gateway.rest.schema_cache import Column, SchemaCache
 __all__ = ["openapi_document"]
 
 _FORMATS = {
-    "integer": ("integer", "int32"), "bigint": ("integer", "int64"), "smallint": ("integer", "int16"),
-    "numeric": ("number", None), "real": ("number", "float"), "double precision": ("number", "double"),
-    "boolean": ("boolean", None), "json": ("object", None), "jsonb": ("object", None),
+    "integer": ("integer", "int32"),
+    "bigint": ("integer", "int64"),
+    "smallint": ("integer", "int16"),
+    "numeric": ("number", None),
+    "real": ("number", "float"),
+    "double precision": ("number", "double"),
+    "boolean": ("boolean", None),
+    "json": ("object", None),
+    "jsonb": ("object", None),
 }
 
 
@@ -30,19 +36,30 @@ def _property(column: Column) -> dict[str, Any]:
 
 def openapi_document(cache: SchemaCache, schema: str, base_url: str) -> dict[str, Any]:
     """Paths for every relation and function of `schema`, definitions for every relation."""
-    paths: dict[str, Any] = {"/": {"get": {"produces": ["application/openapi+json", "application/json"],
-                                            "responses": {"200": {"description": "OK"}},
-                                            "summary": "OpenAPI description (this document)",
-                                            "tags": ["Introspection"]}}}
+    paths: dict[str, Any] = {
+        "/": {
+            "get": {
+                "produces": ["application/openapi+json", "application/json"],
+                "responses": {"200": {"description": "OK"}},
+                "summary": "OpenAPI description (this document)",
+                "tags": ["Introspection"],
+            }
+        }
+    }
     definitions: dict[str, Any] = {}
     for (relation_schema, name), relation in sorted(cache.relations.items()):
         if relation_schema != schema:
             continue
         ref = {"$ref": f"#/definitions/{name}"}
         operations: dict[str, Any] = {
-            "get": {"tags": [name], "summary": relation.description,
-                    "responses": {"200": {"description": "OK", "schema": {"type": "array", "items": ref}},
-                                  "206": {"description": "Partial Content"}}},
+            "get": {
+                "tags": [name],
+                "summary": relation.description,
+                "responses": {
+                    "200": {"description": "OK", "schema": {"type": "array", "items": ref}},
+                    "206": {"description": "Partial Content"},
+                },
+            },
         }
         if relation.kind in ("r", "p", "v", "f"):
             for verb, status in (("post", "201"), ("patch", "204"), ("delete", "204")):
@@ -51,26 +68,47 @@ def openapi_document(cache: SchemaCache, schema: str, base_url: str) -> dict[str
         definitions[name] = {
             "type": "object",
             "description": relation.description,
-            "required": [c.name for c in relation.columns.values() if not c.nullable and c.default is None],
+            "required": [
+                c.name for c in relation.columns.values() if not c.nullable and c.default is None
+            ],
             "properties": {c.name: _property(c) for c in relation.columns.values()},
         }
     for (function_schema, name), functions in sorted(cache.functions.items()):
         if function_schema != schema:
             continue
         function = functions[0]
-        parameters = [{"name": p.name, "in": "query", "required": not p.has_default,
-                       "type": "string", "format": p.type} for p in function.params if p.name]
+        parameters = [
+            {
+                "name": p.name,
+                "in": "query",
+                "required": not p.has_default,
+                "type": "string",
+                "format": p.type,
+            }
+            for p in function.params
+            if p.name
+        ]
         paths[f"/rpc/{name}"] = {
-            "get": {"tags": ["(rpc) " + name], "summary": function.description, "parameters": parameters,
-                    "responses": {"200": {"description": "OK"}}},
-            "post": {"tags": ["(rpc) " + name], "summary": function.description,
-                     "responses": {"200": {"description": "OK"}}},
+            "get": {
+                "tags": ["(rpc) " + name],
+                "summary": function.description,
+                "parameters": parameters,
+                "responses": {"200": {"description": "OK"}},
+            },
+            "post": {
+                "tags": ["(rpc) " + name],
+                "summary": function.description,
+                "responses": {"200": {"description": "OK"}},
+            },
         }
     parts = urlsplit(base_url)
     return {
         "swagger": "2.0",
-        "info": {"title": "Halo Inbox REST API", "description": "PostgREST-compatible API of the local stack",
-                 "version": "14"},
+        "info": {
+            "title": "Halo Inbox REST API",
+            "description": "PostgREST-compatible API of the local stack",
+            "version": "14",
+        },
         "host": parts.netloc,
         "basePath": "/rest/v1/",
         "schemes": [parts.scheme],

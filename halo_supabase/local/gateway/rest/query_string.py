@@ -27,13 +27,46 @@ __all__ = [
 ]
 
 OPERATORS = frozenset(
-    "eq neq gt gte lt lte like ilike match imatch in is isdistinct fts plfts phfts wfts "
-    "cs cd ov sl sr nxl nxr adj".split()
+    [
+        "eq",
+        "neq",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "like",
+        "ilike",
+        "match",
+        "imatch",
+        "in",
+        "is",
+        "isdistinct",
+        "fts",
+        "plfts",
+        "phfts",
+        "wfts",
+        "cs",
+        "cd",
+        "ov",
+        "sl",
+        "sr",
+        "nxl",
+        "nxr",
+        "adj",
+    ]
 )
 # Operators that take `(any)` / `(all)`: a list of values compared with OR / AND.
-QUANTIFIABLE = frozenset("eq neq gt gte lt lte like ilike match imatch".split())
-TEXT_SEARCH = frozenset("fts plfts phfts wfts".split())
-IS_VALUES = {"null": "NULL", "not_null": "NOT NULL", "true": "TRUE", "false": "FALSE", "unknown": "UNKNOWN"}
+QUANTIFIABLE = frozenset(
+    ["eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "match", "imatch"]
+)
+TEXT_SEARCH = frozenset(["fts", "plfts", "phfts", "wfts"])
+IS_VALUES = {
+    "null": "NULL",
+    "not_null": "NOT NULL",
+    "true": "TRUE",
+    "false": "FALSE",
+    "unknown": "UNKNOWN",
+}
 RESERVED = frozenset({"select", "order", "limit", "offset", "on_conflict", "columns", "and", "or"})
 
 
@@ -195,7 +228,9 @@ def parse_filter(field: Field, text: str, *, in_logic: bool = False) -> Filter:
     operator_text, dot, value = body.partition(".")
     match = _OPERATOR.fullmatch(operator_text)
     if not dot or match is None or match.group(1) not in OPERATORS:
-        raise bad_param("filter", text, "unknown or malformed operator" if dot else "missing operator")
+        raise bad_param(
+            "filter", text, "unknown or malformed operator" if dot else "missing operator"
+        )
     operator, modifier = match.group(1), match.group(2)
     if modifier is not None:
         if operator in TEXT_SEARCH:
@@ -211,10 +246,15 @@ def parse_filter(field: Field, text: str, *, in_logic: bool = False) -> Filter:
         return Filter(field, operator, items, negated)
     if operator == "is":
         if value.lower() not in IS_VALUES:
-            raise bad_param("filter", text, 'expecting "null", "not_null", "true", "false" or "unknown"')
+            raise bad_param(
+                "filter", text, 'expecting "null", "not_null", "true", "false" or "unknown"'
+            )
         return Filter(field, operator, value.lower(), negated)
     if modifier in ("any", "all"):
-        if not (value.startswith("{") and value.endswith("}") or value.startswith("(") and value.endswith(")")):
+        if not (
+            (value.startswith("{") and value.endswith("}"))
+            or (value.startswith("(") and value.endswith(")"))
+        ):
             raise bad_param("filter", text, 'expecting a list of values "{a,b}"')
         inner = value[1:-1]
         items = tuple(unquote(v) for v in split_top(inner)) if inner else ()
@@ -274,7 +314,7 @@ def parse_select(text: str) -> tuple[SelectItem, ...]:
             join: Literal["inner", "left"] | None = None
             for part in filter(None, embed.group("hints").split("!")):
                 if part in ("inner", "left"):
-                    join = part  # type: ignore[assignment]
+                    join = part
                 elif hint is None:
                     hint = part
                 else:
@@ -282,8 +322,14 @@ def parse_select(text: str) -> tuple[SelectItem, ...]:
             if embed.group("spread") and embed.group("alias"):
                 raise bad_param("select", text, "a spread embed cannot have an alias")
             items.append(
-                Embed(name, embed.group("alias"), hint, join, bool(embed.group("spread")),
-                      parse_select(embed.group("inner")) if embed.group("inner").strip() else ())
+                Embed(
+                    name,
+                    embed.group("alias"),
+                    hint,
+                    join,
+                    bool(embed.group("spread")),
+                    parse_select(embed.group("inner")) if embed.group("inner").strip() else (),
+                )
             )
             continue
         alias: str | None = None

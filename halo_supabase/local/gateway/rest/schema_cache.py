@@ -12,9 +12,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 __all__ = ["Column", "Function", "Junction", "Param", "Relation", "Relationship", "SchemaCache"]
 
@@ -130,7 +131,9 @@ class SchemaCache:
     by_oid: dict[int, Relation]
 
     @classmethod
-    async def load(cls, conn: asyncpg.Connection, schemas: tuple[str, ...]) -> SchemaCache:
+    async def load(
+        cls, conn: asyncpg.Connection | PoolConnectionProxy, schemas: tuple[str, ...]
+    ) -> SchemaCache:
         rows = await conn.fetch(_sql("relations.sql"), list(schemas))
         by_oid = {int(row["oid"]): _relation(row) for row in rows}
         trees = {int(row["oid"]): row["view_tree"] for row in rows if row["view_tree"]}
@@ -151,7 +154,12 @@ class SchemaCache:
 def _relation(row: asyncpg.Record) -> Relation:
     columns = {
         c["name"]: Column(
-            c["name"], c["type"], c["element_type"], c["category"], c["nullable"], c["default"],
+            c["name"],
+            c["type"],
+            c["element_type"],
+            c["category"],
+            c["nullable"],
+            c["default"],
             c["description"],
         )
         for c in json.loads(row["columns"])
@@ -167,7 +175,8 @@ def _relation(row: asyncpg.Record) -> Relation:
         columns=columns,
         primary_key=tuple(by_num[n] for n in row["primary_key"] or ()),
         unique_keys=[
-            frozenset(by_num[n] for n in key if n in by_num) for key in json.loads(row["unique_keys"])
+            frozenset(by_num[n] for n in key if n in by_num)
+            for key in json.loads(row["unique_keys"])
         ],
         description=row["description"],
         origins={} if row["kind"] == "v" else {name: (oid, num) for num, name in by_num.items()},
@@ -282,15 +291,25 @@ def _relationships(
         if child is None or parent is None:
             continue
         child_names = {num: name for name, (oid, num) in child.origins.items() if oid == child.oid}
-        unique_child = frozenset(child_names.get(n, "") for n in key["child_columns"]) in child.unique_keys
+        unique_child = (
+            frozenset(child_names.get(n, "") for n in key["child_columns"]) in child.unique_keys
+        )
         for c_rel, c_cols in sources(child.oid, list(key["child_columns"])):
             for p_rel, p_cols in sources(parent.oid, list(key["parent_columns"])):
                 forward = Relationship(
-                    c_rel.qualified, p_rel.qualified, key["name"], c_cols, p_cols,
+                    c_rel.qualified,
+                    p_rel.qualified,
+                    key["name"],
+                    c_cols,
+                    p_cols,
                     "o2o" if unique_child else "m2o",
                 )
                 backward = Relationship(
-                    p_rel.qualified, c_rel.qualified, key["name"], p_cols, c_cols,
+                    p_rel.qualified,
+                    c_rel.qualified,
+                    key["name"],
+                    p_cols,
+                    c_cols,
                     "o2o" if unique_child else "o2m",
                 )
                 result.setdefault(forward.source, []).append(forward)
@@ -303,15 +322,26 @@ def _relationships(
     for links in to_one_by_junction.values():
         for first, pk in links:
             for second, _ in links:
-                if first is second or not (set(first.source_columns) | set(second.source_columns)) <= pk:
+                if (
+                    first is second
+                    or not (set(first.source_columns) | set(second.source_columns)) <= pk
+                ):
                     continue
                 junction = Junction(
-                    first.source, first.constraint, first.source_columns,
-                    second.constraint, second.source_columns,
+                    first.source,
+                    first.constraint,
+                    first.source_columns,
+                    second.constraint,
+                    second.source_columns,
                 )
                 many = Relationship(
-                    first.target, second.target, second.constraint, first.target_columns,
-                    second.target_columns, "m2m", junction,
+                    first.target,
+                    second.target,
+                    second.constraint,
+                    first.target_columns,
+                    second.target_columns,
+                    "m2m",
+                    junction,
                 )
                 result.setdefault(many.source, []).append(many)
     return result
@@ -321,7 +351,11 @@ def _function(row: asyncpg.Record) -> Function:
     names: list[str] = list(row["arg_names"])
     modes: list[str] = list(row["arg_modes"]) or ["i"] * len(row["arg_types"])
     types: list[str] = list(row["arg_types"])
-    inputs = [(names[i] if i < len(names) else "", types[i]) for i, m in enumerate(modes) if m in ("i", "b", "v")]
+    inputs = [
+        (names[i] if i < len(names) else "", types[i])
+        for i, m in enumerate(modes)
+        if m in ("i", "b", "v")
+    ]
     outputs = tuple(
         Param(names[i] if i < len(names) else "", types[i], False)
         for i, m in enumerate(modes)
@@ -341,8 +375,6 @@ def _function(row: asyncpg.Record) -> Function:
         return_type=row["return_type"],
         return_kind=row["return_kind"],
         return_relation=row["return_relation"],
-        out_columns=outputs if len(outputs) > 1 or row["return_kind"] == "p" and outputs else (),
+        out_columns=outputs if len(outputs) > 1 or (row["return_kind"] == "p" and outputs) else (),
         description=row["description"],
     )
-
-

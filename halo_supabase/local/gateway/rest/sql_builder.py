@@ -38,8 +38,22 @@ __all__ = ["Body", "Statement", "StatementBuilder", "ident", "qualified"]
 
 _COMPARISON = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _PATTERN = {"like": "LIKE", "ilike": "ILIKE", "match": "~", "imatch": "~*"}
-_CONTAINMENT = {"cs": "@>", "cd": "<@", "ov": "&&", "sl": "<<", "sr": ">>", "nxl": "&>", "nxr": "&<", "adj": "-|-"}
-_TSQUERY = {"fts": "to_tsquery", "plfts": "plainto_tsquery", "phfts": "phraseto_tsquery", "wfts": "websearch_to_tsquery"}
+_CONTAINMENT = {
+    "cs": "@>",
+    "cd": "<@",
+    "ov": "&&",
+    "sl": "<<",
+    "sr": ">>",
+    "nxl": "&>",
+    "nxr": "&<",
+    "adj": "-|-",
+}
+_TSQUERY = {
+    "fts": "to_tsquery",
+    "plfts": "plainto_tsquery",
+    "phfts": "phraseto_tsquery",
+    "wfts": "websearch_to_tsquery",
+}
 _RESPONSE_GUCS = (
     "nullif(current_setting('response.headers', true), ''), "
     "nullif(current_setting('response.status', true), '')"
@@ -82,7 +96,9 @@ class _Level:
     relation: Relation | None
     path: tuple[str, ...]
     laterals: list[str] = field(default_factory=list)
-    embeds: dict[str, tuple[str, Relationship, bool]] = field(default_factory=dict)  # key → lateral alias, rel, to_one
+    embeds: dict[str, tuple[str, Relationship, bool]] = field(
+        default_factory=dict
+    )  # key → lateral alias, rel, to_one
     conditions: list[str] = field(default_factory=list)  # from embeds: !inner, is.null
     order_columns: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -90,7 +106,9 @@ class _Level:
 class StatementBuilder:
     """Builds the statements for one request against one schema-cache snapshot."""
 
-    def __init__(self, cache: SchemaCache, schema: str, params: QueryParams, *, max_rows: int | None) -> None:
+    def __init__(
+        self, cache: SchemaCache, schema: str, params: QueryParams, *, max_rows: int | None
+    ) -> None:
         self.cache = cache
         self.schema = schema
         self.query = params
@@ -113,8 +131,16 @@ class StatementBuilder:
         relation = self.cache.relations.get((self.schema, name))
         if relation is None:
             raise ApiError(
-                404, "PGRST205", f"Could not find the table '{self.schema}.{name}' in the schema cache",
-                None, _closest(name, [n for s, n in self.cache.relations if s == self.schema], "table", self.schema),
+                404,
+                "PGRST205",
+                f"Could not find the table '{self.schema}.{name}' in the schema cache",
+                None,
+                _closest(
+                    name,
+                    [n for s, n in self.cache.relations if s == self.schema],
+                    "table",
+                    self.schema,
+                ),
             )
         return relation
 
@@ -150,10 +176,16 @@ class StatementBuilder:
 
     def _predicate(self, level: _Level, f: Filter) -> str:
         embed = level.embeds.get(f.field.name) if not f.field.path else None
-        if embed is not None and (level.relation is None or f.field.name not in level.relation.columns):
+        if embed is not None and (
+            level.relation is None or f.field.name not in level.relation.columns
+        ):
             if f.operator != "is" or f.value not in ("null", "not_null"):
-                raise ApiError(400, "PGRST100", f'"failed to parse filter ({f.operator}.{f.value})"',
-                               "only is.null and not.is.null filter on an embedded resource")
+                raise ApiError(
+                    400,
+                    "PGRST100",
+                    f'"failed to parse filter ({f.operator}.{f.value})"',
+                    "only is.null and not.is.null filter on an embedded resource",
+                )
             return f"{embed[0]}.body IS {IS_VALUES[str(f.value)]}"
         expr, type_ = self.field_sql(level, f.field)
         op = f.operator
@@ -186,7 +218,9 @@ class StatementBuilder:
     def where(self, level: _Level, *, extra: list[str] | None = None) -> str:
         self._used_paths.add(level.path)
         conditions = list(extra or [])
-        conditions += [self.filter_sql(level, item) for item in self.query.filters.get(level.path, [])]
+        conditions += [
+            self.filter_sql(level, item) for item in self.query.filters.get(level.path, [])
+        ]
         conditions += level.conditions
         return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
@@ -200,9 +234,13 @@ class StatementBuilder:
         if term.relation is not None:
             lateral = level.order_columns.get((term.relation, term.field.name))
             if lateral is None:
-                raise ApiError(400, "PGRST108",
-                               f"'{term.relation}' is not an embedded resource in this request", None,
-                               f"Verify that '{term.relation}' is included in the 'select' query parameter.")
+                raise ApiError(
+                    400,
+                    "PGRST108",
+                    f"'{term.relation}' is not an embedded resource in this request",
+                    None,
+                    f"Verify that '{term.relation}' is included in the 'select' query parameter.",
+                )
             expr = lateral
         else:
             expr = self.field_sql(level, term.field)[0]
@@ -224,7 +262,9 @@ class StatementBuilder:
 
     # -- select lists and embeds -----------------------------------------------------------------
 
-    def select_list(self, level: _Level, items: tuple[SelectItem, ...]) -> tuple[list[str], list[str]]:
+    def select_list(
+        self, level: _Level, items: tuple[SelectItem, ...]
+    ) -> tuple[list[str], list[str]]:
         """(`expr AS key` entries, keys) for one level; embeds add laterals to the level."""
         entries: list[str] = []
         keys: list[str] = []
@@ -284,8 +324,10 @@ class StatementBuilder:
                 body = f"SELECT {', '.join(inner_entries) or 'NULL'} FROM {source}{laterals}{where}{order}{page}"
             else:
                 aggregates = [f"json_agg(_s.{ident(k)}) AS {ident(k)}" for k in inner_keys]
-                body = (f"SELECT {', '.join(aggregates) or 'NULL'} FROM (SELECT {', '.join(inner_entries) or 'NULL'} "
-                        f"FROM {source}{laterals}{where}{order}{page}) _s")
+                body = (
+                    f"SELECT {', '.join(aggregates) or 'NULL'} FROM (SELECT {', '.join(inner_entries) or 'NULL'} "
+                    f"FROM {source}{laterals}{where}{order}{page}) _s"
+                )
             for key in inner_keys:
                 value = f"{lateral}.{ident(key)}"
                 if not to_one:
@@ -296,7 +338,11 @@ class StatementBuilder:
             if embed.join == "inner":
                 parent.conditions.append(f"{lateral} IS NOT NULL")
             return entries, keys
-        projection = f"(SELECT row_to_json(_r) FROM (SELECT {', '.join(inner_entries)}) _r)" if inner_entries else "'{}'::json"
+        projection = (
+            f"(SELECT row_to_json(_r) FROM (SELECT {', '.join(inner_entries)}) _r)"
+            if inner_entries
+            else "'{}'::json"
+        )
         if to_one:
             extras = ""
             for term in self.query.order.get(parent.path, ()):
@@ -305,10 +351,14 @@ class StatementBuilder:
                     expr, _ = self.field_sql(level, term.field)
                     extras += f", {expr} AS {column}"
                     parent.order_columns[(embed.key, term.field.name)] = f"{lateral}.{column}"
-            body = f"SELECT {projection} AS body{extras} FROM {source}{laterals}{where}{order} LIMIT 1"
+            body = (
+                f"SELECT {projection} AS body{extras} FROM {source}{laterals}{where}{order} LIMIT 1"
+            )
         else:
-            body = (f"SELECT json_agg(_s.body) AS body FROM (SELECT {projection} AS body "
-                    f"FROM {source}{laterals}{where}{order}{page}) _s")
+            body = (
+                f"SELECT json_agg(_s.body) AS body FROM (SELECT {projection} AS body "
+                f"FROM {source}{laterals}{where}{order}{page}) _s"
+            )
         parent.laterals.append(f" LEFT JOIN LATERAL ({body}) {lateral} ON TRUE")
         parent.embeds[embed.key] = (lateral, relationship, to_one)
         if embed.join == "inner":
@@ -322,37 +372,50 @@ class StatementBuilder:
     def resolve(self, source: Relation, embed: Embed) -> Relationship:
         """The one relationship `embed` names from `source` (PGRST200 none, PGRST201 several)."""
         candidates = [
-            r for r in self.cache.relationships_from(source.qualified)
+            r
+            for r in self.cache.relationships_from(source.qualified)
             if r.target[0] == self.schema and r.target[1] == embed.name
         ]
         if not candidates:
             # Embedding by a foreign-key column or constraint name: `author_id(*)`, `fk_name(*)`.
             candidates = [
-                r for r in self.cache.relationships_from(source.qualified)
-                if r.cardinality in ("m2o", "o2o") and (r.constraint == embed.name or r.source_columns == (embed.name,))
+                r
+                for r in self.cache.relationships_from(source.qualified)
+                if r.cardinality in ("m2o", "o2o")
+                and (r.constraint == embed.name or r.source_columns == (embed.name,))
             ]
         if embed.hint:
             hint = embed.hint
             candidates = [
-                r for r in candidates
+                r
+                for r in candidates
                 if hint in (r.constraint, r.target[1])
                 or r.source_columns == (hint,)
                 or r.target_columns == (hint,)
-                or (r.junction is not None and hint in (r.junction.relation[1], r.junction.source_constraint))
+                or (
+                    r.junction is not None
+                    and hint in (r.junction.relation[1], r.junction.source_constraint)
+                )
             ]
         if not candidates:
             raise ApiError(
-                400, "PGRST200",
+                400,
+                "PGRST200",
                 f"Could not find a relationship between '{source.name}' and '{embed.name}' in the schema cache",
                 f"Searched for a foreign key relationship between '{source.name}' and "
                 f"'{embed.name}{'!' + embed.hint if embed.hint else ''}' in the schema '{self.schema}', "
                 "but no matches were found.",
-                _closest(embed.name, sorted({r.target[1] for r in self.cache.relationships_from(source.qualified)}),
-                         None, self.schema),
+                _closest(
+                    embed.name,
+                    sorted({r.target[1] for r in self.cache.relationships_from(source.qualified)}),
+                    None,
+                    self.schema,
+                ),
             )
         if len(candidates) > 1:
             raise ApiError(
-                300, "PGRST201",
+                300,
+                "PGRST201",
                 f"Could not embed because more than one relationship was found for '{source.name}' and '{embed.name}'",
                 [_describe(source.name, r) for r in candidates],
                 f"Try changing '{embed.name}' to one of the following: "
@@ -371,22 +434,51 @@ class StatementBuilder:
         )
         return Statement(sql, self.values, tuple(keys))
 
-    def read(self, relation: Relation, *, exact_count: bool, body: str, limit: int | None, offset: int | None) -> Statement:
+    def read(
+        self,
+        relation: Relation,
+        *,
+        exact_count: bool,
+        body: str,
+        limit: int | None,
+        offset: int | None,
+    ) -> Statement:
         level = _Level("_t0", relation, ())
         entries, keys = self.select_list(level, self.query.select)
         source = f"{qualified(relation.schema, relation.name)} _t0"
-        return self._read_from(level, source, entries, keys, exact_count=exact_count, body=body, limit=limit, offset=offset)
+        return self._read_from(
+            level,
+            source,
+            entries,
+            keys,
+            exact_count=exact_count,
+            body=body,
+            limit=limit,
+            offset=offset,
+        )
 
-    def _read_from(self, level: _Level, source: str, entries: list[str], keys: list[str], *, exact_count: bool,
-                   body: str, limit: int | None, offset: int | None) -> Statement:
+    def _read_from(
+        self,
+        level: _Level,
+        source: str,
+        entries: list[str],
+        keys: list[str],
+        *,
+        exact_count: bool,
+        body: str,
+        limit: int | None,
+        offset: int | None,
+    ) -> Statement:
         where = self.where(level)
         self._check_paths()
         count = "NULL::int8"
         if exact_count:
             count = f"(SELECT pg_catalog.count(*) FROM {source}{''.join(level.laterals)}{where})"
         laterals = "".join(level.laterals)
-        cte = (f"SELECT {', '.join(entries) or 'NULL'} FROM {source}{laterals}{where}"
-               f"{self.order_by(level)}{self.page(level, limit=limit, offset=offset)}")
+        cte = (
+            f"SELECT {', '.join(entries) or 'NULL'} FROM {source}{laterals}{where}"
+            f"{self.order_by(level)}{self.page(level, limit=limit, offset=offset)}"
+        )
         return self._response(cte, keys, count=count, body=self.body_sql(body, keys))
 
     def count_only(self, relation: Relation) -> Statement:
@@ -407,17 +499,34 @@ class StatementBuilder:
         return "coalesce(json_agg(_postgrest_t), '[]')::text"
 
     def _check_paths(self) -> None:
-        for path in list(self.query.filters) + list(self.query.order) + list(self.query.limit) + list(self.query.offset):
+        for path in (
+            list(self.query.filters)
+            + list(self.query.order)
+            + list(self.query.limit)
+            + list(self.query.offset)
+        ):
             if path not in self._used_paths:
                 raise ApiError(
-                    400, "PGRST108", f"'{path[-1]}' is not an embedded resource in this request", None,
+                    400,
+                    "PGRST108",
+                    f"'{path[-1]}' is not an embedded resource in this request",
+                    None,
                     f"Verify that '{path[-1]}' is included in the 'select' query parameter.",
                 )
 
     # -- writes ----------------------------------------------------------------------------------
 
-    def insert(self, relation: Relation, columns: list[str], payload: str, *, missing_default: bool,
-               present_everywhere: set[str], resolution: str | None, returning: bool) -> tuple[str, _Level]:
+    def insert(
+        self,
+        relation: Relation,
+        columns: list[str],
+        payload: str,
+        *,
+        missing_default: bool,
+        present_everywhere: set[str],
+        resolution: str | None,
+        returning: bool,
+    ) -> tuple[str, _Level]:
         target = qualified(relation.schema, relation.name)
         for column in columns:
             self._column_type(_Level("_t0", relation, ()), column)
@@ -441,8 +550,12 @@ class StatementBuilder:
         if resolution is not None:
             conflict = self.query.on_conflict or relation.primary_key
             if not conflict:
-                raise ApiError(400, "PGRST100", '"failed to parse on_conflict ()"',
-                               "upsert needs on_conflict or a primary key")
+                raise ApiError(
+                    400,
+                    "PGRST100",
+                    '"failed to parse on_conflict ()"',
+                    "upsert needs on_conflict or a primary key",
+                )
             for column in conflict:
                 self._column_type(_Level("_t0", relation, ()), column)
             action = "DO NOTHING"
@@ -462,15 +575,19 @@ class StatementBuilder:
                 return col.default
         return None
 
-    def update(self, relation: Relation, columns: list[str], payload: str, *, returning: bool) -> tuple[str, _Level]:
+    def update(
+        self, relation: Relation, columns: list[str], payload: str, *, returning: bool
+    ) -> tuple[str, _Level]:
         target = qualified(relation.schema, relation.name)
         level = _Level("_t0", relation, ())
         for column in columns:
             self._column_type(level, column)
         body = self.param(payload, "json")
         sets = ", ".join(f"{ident(c)} = _r.{ident(c)}" for c in columns)
-        sql = (f"UPDATE {target} AS _t0 SET {sets} FROM json_populate_record(NULL::{target}, {body}) _r"
-               f"{self.where(level)}")
+        sql = (
+            f"UPDATE {target} AS _t0 SET {sets} FROM json_populate_record(NULL::{target}, {body}) _r"
+            f"{self.where(level)}"
+        )
         self._check_paths()
         return self._returning(sql, relation, returning)
 
@@ -484,7 +601,9 @@ class StatementBuilder:
     def _returning(sql: str, relation: Relation, returning: bool) -> tuple[str, _Level]:
         return (sql + " RETURNING _t0.*" if returning else sql), _Level("_t0", relation, ())
 
-    def written(self, mutation: str, relation: Relation, *, body: str, exact_count: bool) -> Statement:
+    def written(
+        self, mutation: str, relation: Relation, *, body: str, exact_count: bool
+    ) -> Statement:
         """The rows a write returned, shaped by `select=` (embeds included)."""
         level = _Level("_t0", relation, ())
         entries, keys = self.select_list(level, self.query.select)
@@ -500,8 +619,17 @@ class StatementBuilder:
 
     # -- functions -------------------------------------------------------------------------------
 
-    def call(self, function: Function, arguments: dict[str, Any] | None, raw_body: str | None, *,
-             exact_count: bool, body: str, limit: int | None, offset: int | None) -> Statement:
+    def call(
+        self,
+        function: Function,
+        arguments: dict[str, Any] | None,
+        raw_body: str | None,
+        *,
+        exact_count: bool,
+        body: str,
+        limit: int | None,
+        offset: int | None,
+    ) -> Statement:
         name = qualified(function.schema, function.name)
         if function.single_unnamed_body and raw_body is not None:
             invocation = f"{name}({self.param(raw_body, 'text::' + function.params[0].type)})"
@@ -518,22 +646,41 @@ class StatementBuilder:
                 source_prefix = ""
                 invocation = f"{name}()"
         if function.returns_void:
-            sql = f"SELECT {invocation}" + (f" FROM {source_prefix[: -len(', LATERAL ')]}" if source_prefix else "")
+            sql = f"SELECT {invocation}" + (
+                f" FROM {source_prefix[: -len(', LATERAL ')]}" if source_prefix else ""
+            )
             return Statement(
                 f"WITH pgrst_source AS ({sql}) SELECT NULL::int8, 0::int8, ''::text, {_RESPONSE_GUCS} "
-                "FROM (SELECT count(*) FROM pgrst_source) _postgrest_t", self.values)
+                "FROM (SELECT count(*) FROM pgrst_source) _postgrest_t",
+                self.values,
+            )
         if function.returns_rows:
-            relation = self.cache.by_oid.get(function.return_relation) if function.return_relation else None
+            relation = (
+                self.cache.by_oid.get(function.return_relation)
+                if function.return_relation
+                else None
+            )
             if relation is None:
                 relation = _pseudo_relation(function)
             level = _Level("_t0", relation, ())
             entries, keys = self.select_list(level, self.query.select)
             source = f"{source_prefix}{invocation} _t0"
-            statement = self._read_from(level, source, entries, keys, exact_count=exact_count,
-                                        body=body, limit=limit, offset=offset)
+            statement = self._read_from(
+                level,
+                source,
+                entries,
+                keys,
+                exact_count=exact_count,
+                body=body,
+                limit=limit,
+                offset=offset,
+            )
             if not function.returns_set and body != Body.CSV:
                 statement.sql = statement.sql.replace(
-                    self.body_sql(body, keys), "coalesce((json_agg(_postgrest_t)->0)::text, 'null')", 1)
+                    self.body_sql(body, keys),
+                    "coalesce((json_agg(_postgrest_t)->0)::text, 'null')",
+                    1,
+                )
             return statement
         source = f"{source_prefix}{invocation} _t0(pgrst_scalar)"
         self._check_paths()
@@ -541,7 +688,11 @@ class StatementBuilder:
             level = _Level("_t0", None, ())
             where = self.where(level)
             cte = f"SELECT _t0.pgrst_scalar FROM {source}{where}{self.page(level, limit=limit, offset=offset)}"
-            count = f"(SELECT pg_catalog.count(*) FROM {source}{where})" if exact_count else "NULL::int8"
+            count = (
+                f"(SELECT pg_catalog.count(*) FROM {source}{where})"
+                if exact_count
+                else "NULL::int8"
+            )
             value = "coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')::text"
         else:
             cte = f"SELECT _t0.pgrst_scalar FROM {source}"
@@ -559,7 +710,10 @@ def _json(value: Any) -> str:
 def _pseudo_relation(function: Function) -> Relation:
     from halo_supabase.local.gateway.rest.schema_cache import Column as CacheColumn
 
-    columns = {p.name: CacheColumn(p.name, p.type, None, "X", True, None, None) for p in function.out_columns}
+    columns = {
+        p.name: CacheColumn(p.name, p.type, None, "X", True, None, None)
+        for p in function.out_columns
+    }
     return Relation(0, function.schema, function.name, "f", False, columns, (), [], None)
 
 
@@ -581,20 +735,34 @@ def _csv_header(key: str) -> str:
 
 def _csv_cell(expr: str) -> str:
     text = f"{expr}::text"
-    return (f"coalesce(CASE WHEN {text} ~ '[,\"\\n\\r]' THEN '\"' || replace({text}, '\"', '\"\"') || '\"' "
-            f"ELSE {text} END, '')")
+    return (
+        f"coalesce(CASE WHEN {text} ~ '[,\"\\n\\r]' THEN '\"' || replace({text}, '\"', '\"\"') || '\"' "
+        f"ELSE {text} END, '')"
+    )
 
 
 def _describe(source: str, r: Relationship) -> dict[str, str]:
-    cardinality = {"m2o": "many-to-one", "o2m": "one-to-many", "o2o": "one-to-one", "m2m": "many-to-many"}
+    cardinality = {
+        "m2o": "many-to-one",
+        "o2m": "one-to-many",
+        "o2o": "one-to-one",
+        "m2m": "many-to-many",
+    }
     if r.junction is not None:
-        relationship = (f"{r.junction.relation[1]} using {r.junction.source_constraint}({', '.join(r.junction.source_columns)}) "
-                        f"and {r.junction.target_constraint}({', '.join(r.junction.target_columns)})")
+        relationship = (
+            f"{r.junction.relation[1]} using {r.junction.source_constraint}({', '.join(r.junction.source_columns)}) "
+            f"and {r.junction.target_constraint}({', '.join(r.junction.target_columns)})"
+        )
     else:
-        relationship = (f"{r.constraint} using {source}({', '.join(r.source_columns)}) and "
-                        f"{r.target[1]}({', '.join(r.target_columns)})")
-    return {"cardinality": cardinality[r.cardinality], "embedding": f"{source} with {r.target[1]}",
-            "relationship": relationship}
+        relationship = (
+            f"{r.constraint} using {source}({', '.join(r.source_columns)}) and "
+            f"{r.target[1]}({', '.join(r.target_columns)})"
+        )
+    return {
+        "cardinality": cardinality[r.cardinality],
+        "embedding": f"{source} with {r.target[1]}",
+        "relationship": relationship,
+    }
 
 
 def _hint_for(r: Relationship) -> str:
