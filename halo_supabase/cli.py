@@ -376,5 +376,15 @@ def bench_db(runs: int) -> None:
     run_db_benchmark(get_settings(), runs, out)
 
 
+@bench.command("rest")
+@click.option("--seconds", default=3.0, show_default=True, help="Measurement time per table cell.")
+@_reports_errors
+def bench_rest(seconds: float) -> None:
+    """Requests/s and latency of /rest/v1 vs the same queries sent directly, at 1 and 16 clients."""
+    from halo_supabase.bench.rest import run_rest_benchmark
+
+    run_rest_benchmark(get_settings(), seconds, out)
+
+
 if __name__ == "__main__":
     main()

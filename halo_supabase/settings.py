@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     db_os_user: str | None = Field(None, alias="HALO_DB_OS_USER")
     project_dir: Path = Field(Path("."), alias="HALO_PROJECT_DIR")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="HALO_LOG_LEVEL")
+    # Schemas the REST API exposes besides config.toml's `[api] schemas` (comma-separated).
+    api_extra_schemas: str = Field("", alias="HALO_API_EXTRA_SCHEMAS")
+    rest_max_body_bytes: int = Field(10 * 1024 * 1024, alias="HALO_REST_MAX_BODY_BYTES", ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -44,6 +44,8 @@ def stack(cluster: LocalCluster) -> Iterator[Stack]:
         "HALO_DB_PORT": str(cluster.port),
         "HALO_API_PORT": str(port),
         "HALO_PROJECT_DIR": str(REPO),
+        # Test fixture schemas the REST API exposes besides config.toml's (tests/fixtures/rest).
+        "HALO_API_EXTRA_SCHEMAS": "rest_fixture",
     }
     log_path = cluster.state_dir / "gateway-test.log"
     with log_path.open("wb") as log:
