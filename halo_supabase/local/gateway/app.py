@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # Path prefix → "module:factory"; a factory takes a GatewayContext and returns a Service.
 SERVICES: dict[str, str] = {
     "/rest/v1": "halo_supabase.local.gateway.rest:create_service",
+    "/auth/v1": "halo_supabase.local.gateway.auth:create_service",
 }
 
 
