@@ -19,6 +19,8 @@ from halo_supabase.local.postgres import LocalCluster
 from halo_supabase.settings import LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY
 from tests.conftest import REPO, scratch_dir
 
+FUNCTIONS_FIXTURE = REPO / "tests" / "fixtures" / "functions" / "supabase" / "functions"
+
 
 @dataclass(frozen=True)
 class Stack:
@@ -44,6 +46,9 @@ def stack(cluster: LocalCluster) -> Iterator[Stack]:
         "HALO_DB_PORT": str(cluster.port),
         "HALO_API_PORT": str(port),
         "HALO_PROJECT_DIR": str(REPO),
+        # The functions tests' own fixture functions; Deno's npm cache survives between runs.
+        "HALO_FUNCTIONS_DIR": str(FUNCTIONS_FIXTURE),
+        "DENO_DIR": str(REPO / ".halo" / "deno"),
     }
     log_path = cluster.state_dir / "gateway-test.log"
     with log_path.open("wb") as log:

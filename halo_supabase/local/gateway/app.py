@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # Path prefix → "module:factory"; a factory takes a GatewayContext and returns a Service.
 SERVICES: dict[str, str] = {
     "/storage/v1": "halo_supabase.local.gateway.storage:create_service",
+    "/functions/v1": "halo_supabase.local.gateway.functions:create_service",
 }
 
 
