@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     postgres_binaries: str = Field("auto", alias="HALO_POSTGRES_BINARIES")
     db_os_user: str | None = Field(None, alias="HALO_DB_OS_USER")
     project_dir: Path = Field(Path("."), alias="HALO_PROJECT_DIR")
+    functions_dir: Path | None = Field(None, alias="HALO_FUNCTIONS_DIR")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="HALO_LOG_LEVEL")
     # Schemas the REST API exposes besides config.toml's `[api] schemas` (comma-separated).
     api_extra_schemas: str = Field("", alias="HALO_API_EXTRA_SCHEMAS")
@@ -133,6 +134,14 @@ class Settings(BaseSettings):
     @property
     def supabase_dir(self) -> Path:
         return (self.project_dir / "supabase").resolve()
+
+    @property
+    def functions_path(self) -> Path:
+        """Edge Functions to serve; their config.toml is the one beside this directory."""
+        if self.functions_dir is None:
+            return self.supabase_dir / "functions"
+        directory = self.functions_dir
+        return (directory if directory.is_absolute() else self.project_dir / directory).resolve()
 
 
 def _reveal(secret: SecretStr | None) -> str:

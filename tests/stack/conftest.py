@@ -21,6 +21,8 @@ from halo_supabase.local.postgres import LocalCluster
 from halo_supabase.settings import LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY
 from tests.conftest import REPO, scratch_dir
 
+FUNCTIONS_FIXTURE = REPO / "tests" / "fixtures" / "functions" / "supabase" / "functions"
+
 
 @dataclass(frozen=True)
 class Stack:
@@ -82,6 +84,9 @@ def stack(cluster: LocalCluster) -> Iterator[Stack]:
         "HALO_PROJECT_DIR": str(REPO),
         # Test fixture schemas the REST API exposes besides config.toml's (tests/fixtures/rest).
         "HALO_API_EXTRA_SCHEMAS": "rest_fixture",
+        # The functions tests' own fixture functions; Deno's npm cache survives between runs.
+        "HALO_FUNCTIONS_DIR": str(FUNCTIONS_FIXTURE),
+        "DENO_DIR": str(REPO / ".halo" / "deno"),
     }
     with run_gateway(env, cluster.state_dir / "gateway-test.log") as url:
         yield Stack(url, LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY, db_url, env)

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 SERVICES: dict[str, str] = {
     "/rest/v1": "halo_supabase.local.gateway.rest:create_service",
     "/auth/v1": "halo_supabase.local.gateway.auth:create_service",
+    "/storage/v1": "halo_supabase.local.gateway.storage:create_service",
+    "/functions/v1": "halo_supabase.local.gateway.functions:create_service",
 }
 
 
