@@ -26,7 +26,9 @@ __all__ = ["SERVICES", "Gateway", "GatewayContext", "Service"]
 log = logging.getLogger(__name__)
 
 # Path prefix → "module:factory"; a factory takes a GatewayContext and returns a Service.
-SERVICES: dict[str, str] = {}
+SERVICES: dict[str, str] = {
+    "/realtime/v1": "halo_supabase.local.gateway.realtime:create",
+}
 
 
 @dataclass
