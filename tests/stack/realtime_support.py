@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from halo_supabase.local.gateway.credentials import TokenService
 from halo_supabase.settings import Settings
+from tests.stack.conftest import Stack
 
 FIXTURE_SQL = Path(__file__).resolve().parent.parent / "fixtures" / "realtime" / "schema.sql"
 
@@ -23,6 +25,13 @@ _tokens = TokenService(Settings())
 def apply_fixture(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(FIXTURE_SQL.read_text())
+
+
+@pytest.fixture(scope="session")
+def rt_stack(stack: Stack) -> Stack:
+    """The session's stack with the Realtime fixture schema applied."""
+    apply_fixture(stack.db_url)
+    return stack
 
 
 def user_token(

@@ -14,16 +14,12 @@ from realtime import AsyncRealtimeChannel, RealtimeSubscribeStates
 
 from supabase import AsyncClient, acreate_client
 from tests.stack.conftest import Stack
-from tests.stack.realtime_support import Inbox, apply_fixture, execute, user_token
+from tests.stack.realtime_support import Inbox, execute, rt_stack, user_token
+
+__all__ = ["rt_stack"]  # the fixture, imported so pytest finds it
 
 # Fixtures and tests share the session loop (the project default for async fixtures).
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest.fixture(scope="session")
-def rt_stack(stack: Stack) -> Stack:
-    apply_fixture(stack.db_url)
-    return stack
 
 
 Connect = Callable[..., Awaitable[AsyncClient]]
