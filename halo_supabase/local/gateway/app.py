@@ -31,6 +31,7 @@ SERVICES: dict[str, str] = {
     "/auth/v1": "halo_supabase.local.gateway.auth:create_service",
     "/storage/v1": "halo_supabase.local.gateway.storage:create_service",
     "/functions/v1": "halo_supabase.local.gateway.functions:create_service",
+    "/realtime/v1": "halo_supabase.local.gateway.realtime:create",
 }
 
 
