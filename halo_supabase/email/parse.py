@@ -13,12 +13,14 @@ forwarded or bounced original stays one attachment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import mimetypes
 import re
 from collections.abc import Iterator
 from datetime import datetime
 from email import policy
-from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -32,8 +34,19 @@ __all__ = ["SYNTHETIC_ID_DOMAIN", "decode_header_value", "parse_email", "parse_m
 # RFC 2606 reserves .invalid: a synthetic id can never collide with a real sender's.
 SYNTHETIC_ID_DOMAIN = "synthetic.halo.invalid"
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
+_LOOSE_MSG_ID = re.compile(r"<([^<>]+)>")
 _ADDRESS_HEADERS = ("from", "sender", "reply-to", "to", "cc")
-_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+# Report parts are plain text to a person downloading them; mimetypes does not know them.
+_REPORT_EXTENSIONS = dict.fromkeys(
+    (
+        "message/delivery-status",
+        "message/global-delivery-status",
+        "message/feedback-report",
+        "text/rfc822-headers",
+    ),
+    ".txt",
+)
 _FOLD = re.compile(r"\r?\n[ \t]*")
 
 
@@ -46,28 +59,67 @@ def _recover_8bit(value: str) -> tuple[str, bool]:
     return text, True
 
 
+def _decode_word(encoding: str, payload: str) -> tuple[bytes, bool]:
+    """The bytes of one RFC 2047 encoded word's payload; True if it had to be repaired."""
+    if encoding.lower() == "q":
+        return binascii.a2b_qp(
+            payload.replace("_", " ").encode("ascii", "replace"), header=True
+        ), False
+    data = payload.encode("ascii", "replace")
+    padded = data + b"=" * (-len(data) % 4)
+    try:
+        return base64.b64decode(padded, validate=True), padded != data
+    except (binascii.Error, ValueError):
+        # Drop the invalid characters and any dangling sixth bit group: most of the text survives.
+        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+        cleaned = cleaned[: len(cleaned) - (len(cleaned) % 4 == 1)]
+        return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4)), True
+
+
 def decode_header_value(value: str) -> tuple[str, list[str]]:
-    """Unfold and decode one raw header value (RFC 2047 words, raw 8-bit); (text, defects)."""
+    """Unfold and decode one raw header value (RFC 2047 words, raw 8-bit); (text, defects).
+
+    Encoded words are decoded one by one, so one broken word does not spoil its neighbours;
+    whitespace between adjacent encoded words is dropped (RFC 2047 6.2), and adjacent words in
+    the same charset are joined as bytes before decoding, because some mailers split a
+    multi-byte character across two words.
+    """
     defects: list[str] = []
     value, had_8bit = _recover_8bit(_FOLD.sub(" ", value))
     if had_8bit:
         defects.append("8bit-header")
-    if not _ENCODED_WORD.search(value):
-        return value.strip(), defects
-    try:
-        chunks = decode_header(value)
-    except Exception:  # binascii.Error, HeaderParseError, ValueError: keep the raw text
-        return value.strip(), [*defects, "bad-encoded-word"]
-    parts: list[str] = []
-    for chunk, charset in chunks:
-        if isinstance(chunk, str):
-            parts.append(chunk)
-            continue
-        text, _, fell_back = decode_bytes(chunk, charset)
-        if fell_back and charset is not None:
+    pieces: list[str] = []
+    pending: list[bytes] = []
+    pending_charset: str | None = None
+
+    def flush() -> None:
+        nonlocal pending_charset
+        if pending:
+            text, _, fell_back = decode_bytes(b"".join(pending), pending_charset)
+            if fell_back:
+                defects.append("bad-encoded-word")
+            pieces.append(text)
+            pending.clear()
+        pending_charset = None
+
+    position = 0
+    for match in _ENCODED_WORD.finditer(value):
+        between = value[position : match.start()]
+        if between.strip() or not pending:
+            flush()
+            pieces.append(between)
+        charset = match.group(1).partition("*")[0]  # RFC 2231 language suffix
+        data, repaired = _decode_word(match.group(2), match.group(3))
+        if repaired:
             defects.append("bad-encoded-word")
-        parts.append(text)
-    return "".join(parts).strip(), defects
+        if pending and charset.lower() != (pending_charset or "").lower():
+            flush()
+        pending.append(data)
+        pending_charset = charset
+        position = match.end()
+    flush()
+    pieces.append(value[position:])
+    return "".join(pieces).strip(), defects
 
 
 def parse_message_ids(value: str | None) -> tuple[str, ...]:
@@ -77,9 +129,13 @@ def parse_message_ids(value: str | None) -> tuple[str, ...]:
     """
     if not value:
         return ()
-    found = _MSG_ID.findall(value)
+    found = _MSG_ID.findall(value) or [
+        # Some old Exchange versions fold or space inside the brackets; the id is the text without it.
+        "".join(loose.split())
+        for loose in _LOOSE_MSG_ID.findall(value)
+    ]
     if found:
-        return tuple(dict.fromkeys(found))
+        return tuple(dict.fromkeys(i for i in found if i))
     bare = value.strip().split()
     return (bare[0],) if len(bare) == 1 and "@" in bare[0] else ()
 
@@ -156,8 +212,12 @@ def _filename(part: Message, index: int, defects: list[str]) -> str:
     ctype = part.get_content_type()
     if ctype == "message/rfc822":
         return f"message-{index}.eml"
-    subtype = re.sub(r"[^a-z0-9]+", "", ctype.partition("/")[2]) or "bin"
-    return f"part-{index}.{subtype}"
+    extension = (
+        _REPORT_EXTENSIONS.get(ctype)
+        or mimetypes.guess_extension(ctype)
+        or "." + (re.sub(r"[^a-z0-9]+", "", ctype.partition("/")[2]) or "bin")
+    )
+    return f"part-{index}{extension}"
 
 
 def _synthetic_id(headers: list[tuple[str, str]], text: str) -> str:
@@ -196,9 +256,6 @@ def parse_email(raw: bytes) -> ParsedEmail:
         defects.append("unparseable")
         msg = EmailMessage()
         msg.set_payload(raw.decode("utf-8", "replace"))
-    for part in msg.walk():
-        defects.extend(_defect_name(d) for d in part.defects)
-
     headers: list[tuple[str, str]] = []
     addresses: dict[str, tuple[Address, ...]] = {}
     for key, raw_value in msg.raw_items():
@@ -212,9 +269,10 @@ def parse_email(raw: bytes) -> ParsedEmail:
     def first(name: str) -> str | None:
         return next((v for k, v in headers if k.lower() == name), None)
 
+    structure = _with_guessed_boundary(msg, defects)
     charsets: list[BodyCharset] = []
-    plain = _find_body(msg, "plain")
-    html_part = _find_body(msg, "html")
+    plain = _find_body(structure, "plain")
+    html_part = _find_body(structure, "html")
     text = _part_text(plain, charsets, defects) if plain is not None else ""
     html = _part_text(html_part, charsets, defects) if html_part is not None else None
     text_from_html = plain is None and html is not None
@@ -222,7 +280,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         text = html_to_text(html)
 
     attachments: list[Attachment] = []
-    for index, leaf in enumerate(_iter_leaves(msg), start=1):
+    for index, leaf in enumerate(_iter_leaves(structure), start=1):
         if leaf is plain or leaf is html_part:
             continue
         content_id = parse_message_ids(leaf.get("Content-ID", None) and str(leaf["Content-ID"]))
@@ -240,6 +298,9 @@ def parse_email(raw: bytes) -> ParsedEmail:
             )
         )
 
+    # Collected last: decoding payloads (bad base64, for one) adds defects to the parts.
+    for part in (msg, *structure.walk()) if structure is not msg else msg.walk():
+        defects.extend(_defect_name(d) for d in part.defects)
     ids = parse_message_ids(first("message-id"))
     message_id = ids[0] if ids else _synthetic_id(headers, text)
     from_list = addresses.get("from", ())
@@ -266,6 +327,25 @@ def parse_email(raw: bytes) -> ParsedEmail:
         defects=tuple(dict.fromkeys(defects)),
         raw_size=len(raw),
     )
+
+
+def _with_guessed_boundary(msg: Message, defects: list[str]) -> Message:
+    """A multipart without a boundary parameter: take the boundary from the first "--" line of
+    the body, as a reader would, and parse the body again with it. Else the message unchanged."""
+    payload = msg.get_payload()
+    if (
+        msg.get_content_maintype() != "multipart"
+        or msg.is_multipart()
+        or not isinstance(payload, str)
+    ):
+        return msg
+    found = re.search(r"^--([^\s]{1,70}?)\s*$", payload, re.MULTILINE)
+    if not found:
+        return msg
+    defects.append("boundary-guessed")
+    header = f'Content-Type: {msg.get_content_type()}; boundary="{found.group(1)}"\n\n'
+    body = payload.encode("ascii", "surrogateescape")
+    return BytesParser(policy=policy.default).parsebytes(header.encode() + body)
 
 
 def _find_body(msg: Message, subtype: str) -> Message | None:

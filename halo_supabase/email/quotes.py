@@ -26,7 +26,7 @@ __all__ = ["StrippedText", "strip_quotes"]
 
 _WROTE = (
     r"(wrote|schrieb|a écrit|escribió|escribio|ha scritto|schreef|escreveu|skrev|kirjoitti"
-    r"|napisał|написал\(а\)|написал|のメール|のメッセージ)"  # noqa: RUF001 (Cyrillic is meant)
+    r"|napisał|написал\(а\)|написал|пишет|のメール|のメッセージ)"  # noqa: RUF001 (Cyrillic is meant)
 )
 # Latin-script clients end the line with the verb and a colon ("... wrote:") or put the name
 # between the verb and the colon ("Am ... schrieb Jane <j@x.de>:"). The line must carry a date (a
