@@ -6,7 +6,7 @@ Rules, in order (the TypeScript port must follow the same ones):
    text as ISO-8859-1, GBK as GB2312, CP932 as Shift_JIS; decoding with the superset never loses
    what the subset would have decoded (the WHATWG Encoding Standard does the same).
 2. If the declared charset is unknown, or the bytes are invalid in it, try UTF-8 (the most common
-   mislabel), then Windows-1252 with replacement characters: every byte sequence decodes, and the
+   mislabel: 8-bit UTF-8 text sent as "us-ascii" decodes as UTF-8, not as mojibake), then Windows-1252 with replacement characters: every byte sequence decodes, and the
    result is recorded as a fallback.
 3. No declared charset: UTF-8 when valid, else Windows-1252 (the RFC default, US-ASCII, is a subset
    of both).
@@ -23,8 +23,6 @@ _SUPERSETS = {
     "iso_8859_1": "cp1252",
     "latin1": "cp1252",
     "latin_1": "cp1252",
-    "us_ascii": "cp1252",
-    "ascii": "cp1252",
     "gb2312": "gb18030",
     "gbk": "gb18030",
     "x_gbk": "gb18030",

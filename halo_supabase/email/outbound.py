@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import policy
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -67,8 +68,12 @@ def _references(replied_references: Sequence[str], replied_id: str | None) -> li
     return ids
 
 
-def _header_address(addr: Address) -> HeaderAddress:
-    return HeaderAddress(display_name=addr.name, addr_spec=addr.addr)
+def _address_list(addresses: Sequence[Address]) -> str | list[HeaderAddress]:
+    if all(a.addr.isascii() for a in addresses):
+        return [HeaderAddress(display_name=a.name, addr_spec=a.addr) for a in addresses]
+    # headerregistry.Address refuses non-ASCII local parts; the SMTPUTF8 policy accepts the text.
+    quoted = [(a.name.replace("\\", "").replace('"', ""), a.addr) for a in addresses]
+    return ", ".join(f'"{name}" <{addr}>' if name else addr for name, addr in quoted)
 
 
 def build_reply(
@@ -92,13 +97,16 @@ def build_reply(
 ) -> EmailMessage:
     """The complete outbound message. `replied_message_id`/`replied_references` are those of the
     message being answered, without angle brackets, as ParsedEmail stores them."""
-    message = EmailMessage()
+    # An internationalised address (EAI, RFC 6532) cannot be written in 7-bit headers: such a
+    # message is serialised with UTF-8 headers and needs an SMTPUTF8-capable relay.
+    international = any(not a.addr.isascii() for a in (*to, *cc))
+    message = EmailMessage(policy=policy.SMTPUTF8 if international else policy.default)
     message["From"] = HeaderAddress(
         display_name=identity.display_name(agent_name), addr_spec=identity.address
     )
-    message["To"] = [_header_address(a) for a in to]
+    message["To"] = _address_list(to)
     if cc:
-        message["Cc"] = [_header_address(a) for a in cc]
+        message["Cc"] = _address_list(cc)
     message["Reply-To"] = make_reply_address(ticket_id, secret, domain)
     message["Subject"] = subject
     message["Date"] = format_datetime(date or datetime.now(UTC))
