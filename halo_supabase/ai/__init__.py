@@ -1,0 +1,1 @@
+"""AI features: providers (offline and OpenAI), sentiment and mood, escalation."""
