@@ -10,7 +10,8 @@ what went wrong and what to do about it::
     │   ├── PortInUseError              the port belongs to another process
     │   └── PostgresStartError          the server did not start (carries the log tail)
     ├── MigrationError              a migration or seed failed and was rolled back (file and line)
-    └── DatabaseTestError           pgTAP cannot run (extension missing, psql missing)
+    ├── DatabaseTestError           pgTAP cannot run (extension missing, psql missing)
+    └── AIProviderError             the AI provider failed (bad key, timeout, rate limit, bad output)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AIProviderError",
     "ConfigError",
     "DatabaseTestError",
     "HaloError",
@@ -77,3 +79,7 @@ class MigrationError(HaloError):
 
 class DatabaseTestError(HaloError):
     """The database test runner cannot run (pgTAP or psql missing)."""
+
+
+class AIProviderError(HaloError):
+    """An AI request failed; the message names the setting or action that fixes it."""
