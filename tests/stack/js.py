@@ -25,7 +25,9 @@ def run_js(stack: Stack, script: str, *args: str, timeout: float = 60) -> Any:
     if node is None:
         pytest.fail("node is not installed; supabase-js tests need Node.js 20+")
     if not (JS_DIR / "node_modules" / "@supabase" / "supabase-js").is_dir():
-        pytest.fail("tests/js/node_modules is missing: run `npm ci --prefix tests/js` (make test does)")
+        pytest.fail(
+            "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (make test does)"
+        )
     env = {
         **stack.env,
         "SUPABASE_URL": stack.url,
