@@ -101,6 +101,12 @@ _RAW: dict[str, tuple[str, ...]] = {
         "grazie", "perfetto", "ottimo", "funziona", "gentil*", "fantastico", "velocissim*",
         # nl
         "bedankt", "werkt", "geweldig", "fijn",
+        # everyday praise, all languages
+        "thankful", "grateful", "superb", "outstanding", "lifesaver", "kudos", "delighted",
+        "pleased", "satisfied", "impeccable", "bien", "buen", "buena", "muchisimas", "estupendo",
+        "impecable", "formidable", "reactivite", "ausgezeichnet", "hervorragend", "wunderbar",
+        "spitze", "muito bom", "excelente", "incrivel", "bravissim*", "eccellente", "perfect",
+        "uitstekend", "prima", "dankjewel",
     ),
     "negative": (
         # en
@@ -128,6 +134,14 @@ _RAW: dict[str, tuple[str, ...]] = {
         "errore", "pessimo", "inaccettabile", "vergogna", "disservizio",
         # nl
         "storing", "waardeloos", "waardeloze", "onacceptabel", "schandalig", "fout",
+        # more complaints, all languages
+        "outrageous", "shameful", "disgrace*", "absurd*", "insane", "incompetent", "awful",
+        "nightmare", "mess", "unusable", "lies", "lied", "refund", "overcharged", "billed",
+        "charged twice", "indignante", "ridiculo", "pesimo", "horrible", "desastre", "timo",
+        "cobrado", "inacceptable", "scandaleux", "lamentable", "catastrophique", "penible",
+        "debite", "aucune", "unverschamt", "lacherlich", "schrecklich", "furchtbar", "katastrophe",
+        "keine", "horrivel", "absurdo", "pessimo", "ridiculo", "cobraram", "vergognoso",
+        "ridicolo", "terribile", "niente", "belachelijk", "slecht", "verschrikkelijk",
     ),
     "negation": (
         "not", "no", "never", "don't", "dont", "doesn't", "didn't", "isn't", "wasn't", "won't",
@@ -155,6 +169,11 @@ _RAW: dict[str, tuple[str, ...]] = {
         "vergogna", "basta", "inaccettabile", "subito", "pessimo",
         # nl
         "schandalig", "waardeloos", "waardeloze", "onacceptabel",
+        # more outrage, all languages
+        "outrageous", "shameful", "disgrace*", "absurd*", "insane", "incompetent",
+        "indignante", "ridiculo", "pesimo", "ahora mismo", "inacceptable", "scandaleux",
+        "tout de suite", "responsable", "unverschamt", "lacherlich", "sofort", "kundige",
+        "absurdo", "agora mesmo", "vergognoso", "ridicolo", "belachelijk", "nu meteen",
     ),
     "frustration": (
         # en
@@ -178,6 +197,12 @@ _RAW: dict[str, tuple[str, ...]] = {
         "ancora", "terza volta", "continua a",
         # nl
         "alweer", "nog steeds", "weer",
+        # more weariness, all languages
+        "no answer", "no reply", "still no", "nothing yet", "yet again", "over and over",
+        "several", "for days", "sin respuesta", "ninguna respuesta", "cada vez",
+        "aucune nouvelle", "aucune reponse", "pas de reponse", "devient", "keine antwort",
+        "langsam reicht", "reicht", "hangt", "nada de resposta", "varios", "sem resposta",
+        "nessuna risposta", "geen antwoord", "hetzelfde", "derde keer",
     ),
     "confusion": (
         # en
@@ -203,6 +228,12 @@ _RAW: dict[str, tuple[str, ...]] = {
         "non capisco", "cosa significa", "non ci capisco", "quindi", "confus*",
         # nl
         "snap niet", "begrijp niet", "begrijp het niet", "wat betekent",
+        # more puzzlement, all languages
+        "not following", "can't find", "can't see", "don't see", "anywhere", "how come",
+        "what is", "mean by", "exactly", "no entiendo por que", "explicar", "explicame",
+        "me explicas", "je ne vois pas", "expliquer", "m'expliquer", "ou est", "ou sont",
+        "erklaren", "wo finde", "was meinen sie", "pode explicar", "nao encontro", "como faco",
+        "non ho capito", "spiegare", "dove si", "wat bedoelen", "uitleggen", "waar vind",
     ),
     "question_word": (
         "how", "what", "where", "which", "why", "como", "que", "donde", "cual", "por que",
