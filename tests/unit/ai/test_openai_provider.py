@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -141,3 +142,24 @@ def test_provider_is_chosen_by_settings(server: FakeOpenAI) -> None:
 def test_openai_without_a_key_fails_at_startup_naming_the_variable() -> None:
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         load_settings(HALO_AI_PROVIDER="openai", OPENAI_API_KEY="")
+
+
+async def test_logs_never_contain_message_text(
+    server: FakeOpenAI, provider: OpenAIProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "my card 4111-1111 was charged twice"
+    server.then(
+        Step(content=json.dumps({"polarity": -0.5, "mood": "Angry"})),
+        Step(status=500),
+        Step(status=500),
+        Step(status=500),
+    )
+    with caplog.at_level(logging.DEBUG):
+        await provider.score_sentiment(secret)
+        with pytest.raises(AIProviderError):
+            await provider.score_sentiment(secret)
+    assert any(getattr(r, "action", None) == "ai.request" for r in caplog.records)
+    assert any(getattr(r, "action", None) == "ai.request_failed" for r in caplog.records)
+    for record in caplog.records:
+        assert "4111" not in record.getMessage()
+        assert all("4111" not in str(value) for value in vars(record).values())
