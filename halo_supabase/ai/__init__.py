@@ -22,6 +22,7 @@ from halo_supabase.ai.escalation import (
     reply_hands_off,
     signals_for_turn,
 )
+from halo_supabase.ai.fallback_provider import FallbackProvider
 from halo_supabase.ai.mood import RunningSentiment, ai_score
 from halo_supabase.ai.provider import (
     AIProvider,
@@ -45,6 +46,7 @@ __all__ = [
     "EscalationDecision",
     "EscalationIntent",
     "EscalationSettings",
+    "FallbackProvider",
     "Mood",
     "RunningSentiment",
     "SentimentScore",

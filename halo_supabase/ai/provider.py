@@ -112,12 +112,18 @@ class AIProvider(Protocol):
         ...
 
 
-def provider_from_settings(settings: Settings) -> AIProvider:
-    """The provider ``HALO_AI_PROVIDER`` names (settings already checked the key)."""
+def provider_from_settings(settings: Settings, *, offline_fallback: bool = True) -> AIProvider:
+    """The provider ``HALO_AI_PROVIDER`` names (settings already checked the key).
+
+    With ``openai`` and ``offline_fallback`` (the default), a failed request is answered by the
+    offline provider, except drafts (see :mod:`halo_supabase.ai.fallback_provider`).
+    """
     if settings.ai_provider == "openai":
+        from halo_supabase.ai.fallback_provider import FallbackProvider
         from halo_supabase.ai.openai_provider import OpenAIProvider
 
-        return OpenAIProvider.from_settings(settings)
+        remote = OpenAIProvider.from_settings(settings)
+        return FallbackProvider(remote) if offline_fallback else remote
     from halo_supabase.ai.offline_provider import OfflineProvider
 
     return OfflineProvider()

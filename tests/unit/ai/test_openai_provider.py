@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from halo_supabase.ai.fallback_provider import FallbackProvider
 from halo_supabase.ai.openai_provider import OpenAIProvider
 from halo_supabase.ai.provider import EmailForSpam, TranscriptMessage, provider_from_settings
 from halo_supabase.errors import AIProviderError, ConfigError
@@ -133,10 +134,12 @@ async def test_unreachable_server_names_the_base_url() -> None:
 
 def test_provider_is_chosen_by_settings(server: FakeOpenAI) -> None:
     assert provider_from_settings(load_settings(HALO_AI_PROVIDER="offline")).name == "offline"
-    chosen = provider_from_settings(
-        load_settings(HALO_AI_PROVIDER="openai", OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=server.url)
+    settings = load_settings(
+        HALO_AI_PROVIDER="openai", OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=server.url
     )
+    chosen = provider_from_settings(settings, offline_fallback=False)
     assert isinstance(chosen, OpenAIProvider) and chosen.base_url == server.url
+    assert provider_from_settings(settings).name == "openai+offline"
 
 
 def test_openai_without_a_key_fails_at_startup_naming_the_variable() -> None:
@@ -163,3 +166,20 @@ async def test_logs_never_contain_message_text(
     for record in caplog.records:
         assert "4111" not in record.getMessage()
         assert all("4111" not in str(value) for value in vars(record).values())
+
+
+async def test_fallback_answers_offline_when_the_api_fails_except_drafts(
+    server: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    remote = OpenAIProvider("sk-wrong", "m", base_url=server.url, timeout=2, max_retries=0)
+    resilient = FallbackProvider(remote)
+    with caplog.at_level(logging.WARNING):
+        score = await resilient.score_sentiment("Ich verstehe nicht, was das bedeutet")
+    assert score.mood == "Confused"
+    fallbacks = [r for r in caplog.records if getattr(r, "action", None) == "ai.fallback"]
+    assert len(fallbacks) == 1 and "OPENAI_API_KEY" in fallbacks[0].getMessage()
+    intent = await resilient.detect_escalation_intent("Te paso con un agente.")
+    assert intent.hands_off
+    with pytest.raises(AIProviderError, match="OPENAI_API_KEY"):
+        await resilient.draft_reply([TranscriptMessage(role="user", text="hi")])
+    await remote.close()
