@@ -124,7 +124,6 @@ class OpenAIProvider:
                     "type": "json_schema",
                     "json_schema": {"name": task, "strict": True, "schema": _schema(result)},
                 },
-                temperature=0,
             )
         except openai.APIError as exc:
             log.warning(

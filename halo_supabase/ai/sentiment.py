@@ -52,7 +52,7 @@ class SentimentModel:
     trained_on: int
 
     def score(self, text: str) -> SentimentScore:
-        """Score one message (about a tenth of a millisecond; no I/O)."""
+        """Score one message (well under a millisecond; no I/O)."""
         features = extract(text)
         polarity = self.polarity.probabilities(features)
         moods = self.mood.probabilities(features)
