@@ -14,7 +14,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from halo_supabase.ai.lexicon import CUES, normalize, tokens
 
-__all__ = ["FEATURE_NAMES", "extract"]
+__all__ = ["FEATURE_NAMES", "MAX_SCORED_CHARS", "extract"]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_compound",
@@ -36,6 +36,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "has_digits",
 )
 
+# VADER's cost grows with the square of the word count (a 100 kB paste took 20 s), and a
+# customer's tone is plain within the first couple of thousand characters.
+MAX_SCORED_CHARS = 2000
+
 _ORIGINAL_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # How far (in words) a negation reaches: "no funciona" and "funktioniert nicht" both flip.
 _NEGATION_BEFORE = 3
@@ -53,7 +57,8 @@ def _capped(count: float, cap: float) -> float:
 
 
 def extract(text: str) -> list[float]:
-    """The features of ``text`` in :data:`FEATURE_NAMES` order."""
+    """The features of ``text`` (its first :data:`MAX_SCORED_CHARS`) in :data:`FEATURE_NAMES` order."""
+    text = text[:MAX_SCORED_CHARS]
     vader = _vader().polarity_scores(text)
     folded = normalize(text)
     words = tokens(folded)

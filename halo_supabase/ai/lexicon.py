@@ -229,7 +229,8 @@ _RAW: dict[str, tuple[str, ...]] = {
         # nl
         "snap niet", "begrijp niet", "begrijp het niet", "wat betekent",
         # more puzzlement, all languages
-        "not following", "can't find", "can't see", "don't see", "anywhere", "how come",
+        "not following", "can't understand", "cannot understand", "can not understand",
+        "can't figure out", "can't find", "can't see", "don't see", "anywhere", "how come",
         "what is", "mean by", "exactly", "no entiendo por que", "explicar", "explicame",
         "me explicas", "je ne vois pas", "expliquer", "m'expliquer", "ou est", "ou sont",
         "erklaren", "wo finde", "was meinen sie", "pode explicar", "nao encontro", "como faco",

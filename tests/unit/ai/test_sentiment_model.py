@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,17 @@ def test_a_model_from_other_features_is_refused_with_the_fix() -> None:
     data["mood"]["features"] = ["something_else"]
     with pytest.raises(ValueError, match="halo ai train-sentiment"):
         SentimentModel.from_json(data)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🙂", "?????", "<p>Hi</p>", "x" * 5000])
+def test_odd_input_is_scored_without_error(text: str) -> None:
+    score = default_model().score(text)
+    assert -1 <= score.polarity <= 1
+
+
+def test_a_huge_paste_is_scored_quickly() -> None:
+    default_model().score("warm-up")
+    began = time.perf_counter()
+    score = default_model().score("Where do I find the export button in settings? " * 3000)
+    assert time.perf_counter() - began < 0.2
+    assert -1 <= score.polarity <= 1
