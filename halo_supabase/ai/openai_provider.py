@@ -63,9 +63,35 @@ _SYSTEM = {
 }
 
 
+# Keywords outside the subset every schema-enforcing API accepts in strict mode. The bounds are
+# still enforced: pydantic validates the answer against the full model.
+_UNPORTABLE = frozenset(
+    {
+        "title",
+        "default",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+    }
+)
+
+
+def _portable(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _portable(v) for k, v in node.items() if k not in _UNPORTABLE}
+    if isinstance(node, list):
+        return [_portable(item) for item in node]
+    return node
+
+
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON schema of a result type in the shape strict structured outputs accept."""
-    schema = model.model_json_schema()
+    """A result type's JSON schema in the strict subset: all fields required, no extras, no bounds."""
+    schema: dict[str, Any] = _portable(model.model_json_schema())
     schema["additionalProperties"] = False
     schema["required"] = list(schema.get("properties", {}))
     return schema
