@@ -358,6 +358,49 @@ def seed(tickets: int, db_url: str | None) -> None:
     )
 
 
+# -- halo ai -------------------------------------------------------------------------------------
+
+
+@main.group()
+def ai() -> None:
+    """The offline AI model: retrain and evaluate it."""
+
+
+@ai.command("train-sentiment")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Labelled JSON-lines set [default: tests/fixtures/sentiment/messages.jsonl].",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the model [default: the package's ai/data/sentiment_model.json].",
+)
+@_reports_errors
+def ai_train_sentiment(data: str | None, out_path: str | None) -> None:
+    """Fit the sentiment model on the training split and report it on the held-out split."""
+    import json
+    from pathlib import Path
+
+    from halo_supabase.ai.training import DEFAULT_DATASET, evaluate, load_dataset, train
+
+    messages = load_dataset(Path(data) if data else DEFAULT_DATASET)
+    model = train(messages)
+    target = Path(out_path) if out_path else Path(__file__).parent / "ai/data/sentiment_model.json"
+    target.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    report = evaluate(model, messages)
+    console.print(
+        f"trained on {model.trained_on} messages, wrote {target}\n"
+        f"held-out ({report.messages} messages): polarity accuracy "
+        f"{report.polarity_accuracy:.3f}, mood macro-F1 {report.mood_macro_f1:.3f}"
+    )
+
+
 # -- halo bench ----------------------------------------------------------------------------------
 
 
@@ -384,6 +427,14 @@ def bench_rest(seconds: float) -> None:
     from halo_supabase.bench.rest import run_rest_benchmark
 
     run_rest_benchmark(get_settings(), seconds, out)
+@bench.command("sentiment")
+@click.option("--messages", default=5000, show_default=True, help="Messages to score.")
+@_reports_errors
+def bench_sentiment(messages: int) -> None:
+    """Time the offline sentiment model: load, per-message latency p50/p95, messages/s."""
+    from halo_supabase.bench.sentiment import run_sentiment_benchmark
+
+    run_sentiment_benchmark(messages, out)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ what went wrong and what to do about it::
     │   └── PostgresStartError          the server did not start (carries the log tail)
     ├── MigrationError              a migration or seed failed and was rolled back (file and line)
     ├── DatabaseTestError           pgTAP cannot run (extension missing, psql missing)
-    └── WebhookError                an inbound email webhook was refused
-        ├── WebhookSignatureError       signature malformed, stale, wrong or replayed (`reason`)
-        └── WebhookPayloadError         the payload is malformed or too large
+    ├── WebhookError                an inbound email webhook was refused
+    │   ├── WebhookSignatureError       signature malformed, stale, wrong or replayed (`reason`)
+    │   └── WebhookPayloadError         the payload is malformed or too large
+    └── AIProviderError             the AI provider failed (bad key, timeout, rate limit, bad output)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AIProviderError",
     "ConfigError",
     "DatabaseTestError",
     "HaloError",
@@ -103,3 +105,5 @@ class WebhookSignatureError(WebhookError):
 
 class WebhookPayloadError(WebhookError):
     """The webhook body is malformed or larger than the limit."""
+class AIProviderError(HaloError):
+    """An AI request failed; the message names the setting or action that fixes it."""

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     api_extra_schemas: str = Field("", alias="HALO_API_EXTRA_SCHEMAS")
     rest_max_body_bytes: int = Field(10 * 1024 * 1024, alias="HALO_REST_MAX_BODY_BYTES", ge=1)
 
+    ai_provider: Literal["offline", "openai"] = Field("offline", alias="HALO_AI_PROVIDER")
+    ai_model: str = Field("gpt-4o-mini", alias="HALO_AI_MODEL", min_length=1)
+    ai_timeout_seconds: float = Field(20.0, alias="HALO_AI_TIMEOUT_SECONDS", gt=0, le=600)
+    ai_max_retries: int = Field(2, alias="HALO_AI_MAX_RETRIES", ge=0, le=10)
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.stack == "local":
@@ -103,6 +110,13 @@ class Settings(BaseSettings):
                     "but HALO_STACK=remote: "
                     "set the project's own service role key"
                 )
+        if self.ai_provider == "openai" and not _reveal(self.openai_api_key):
+            raise ValueError(
+                "HALO_AI_PROVIDER=openai needs OPENAI_API_KEY (for an OpenAI-compatible server "
+                "without keys, any non-empty value): set it, or use HALO_AI_PROVIDER=offline"
+            )
+        if self.openai_base_url:
+            _check_url("OPENAI_BASE_URL", self.openai_base_url, ("http", "https"))
         _check_url("SUPABASE_URL", self.url, ("http", "https"))
         _check_url("SUPABASE_DB_URL", self.db_url, ("postgres", "postgresql"))
         return self
@@ -151,7 +165,7 @@ def _reveal(secret: SecretStr | None) -> str:
 def _check_url(env: str, value: str, schemes: tuple[str, ...]) -> None:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.hostname:
-        shown = value if env == "SUPABASE_URL" else f"{parts.scheme}://…"
+        shown = value if env in ("SUPABASE_URL", "OPENAI_BASE_URL") else f"{parts.scheme}://…"
         raise ValueError(
             f"{env} must be a {' or '.join(s + '://' for s in schemes)} URL with a host, "
             f"got {shown!r}"
