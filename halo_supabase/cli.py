@@ -231,7 +231,7 @@ def _start_database() -> LocalDatabase:
 @_reports_errors
 def dev() -> None:
     """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed, gateway."""
-    from halo_supabase.local.gateway.server import build_server
+    from halo_supabase.local.gateway.server import build_server, run_serving
 
     began = time.monotonic()
     database = _start_database()
@@ -240,16 +240,19 @@ def dev() -> None:
     # Until uvicorn installs its own handlers, a Ctrl-C or SIGTERM still asks it to exit.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
-    console.print(
-        f"[green]✓[/] gateway on {settings.url} (REST, Auth, Realtime, Storage, Functions)"
-    )
-    console.print("\n".join(env_lines(settings, database.url)), markup=False)
-    console.print(
-        f"[bold green]ready[/] in {time.monotonic() - began:.1f}s; Ctrl-C stops the stack "
-        f"(PostgreSQL log: {database.cluster.log_file})"
-    )
+
+    def announce() -> None:
+        console.print(
+            f"[green]✓[/] gateway on {settings.url} (REST, Auth, Realtime, Storage, Functions)"
+        )
+        console.print("\n".join(env_lines(settings, database.url)), markup=False)
+        console.print(
+            f"[bold green]ready[/] in {time.monotonic() - began:.1f}s; Ctrl-C stops the stack "
+            f"(PostgreSQL log: {database.cluster.log_file})"
+        )
+
     try:
-        server.run()
+        run_serving(server, announce)
     finally:
         console.print("stopping…")
         database.cluster.stop()
@@ -427,6 +430,8 @@ def bench_rest(seconds: float) -> None:
     from halo_supabase.bench.rest import run_rest_benchmark
 
     run_rest_benchmark(get_settings(), seconds, out)
+
+
 @bench.command("sentiment")
 @click.option("--messages", default=5000, show_default=True, help="Messages to score.")
 @_reports_errors

@@ -105,5 +105,7 @@ class WebhookSignatureError(WebhookError):
 
 class WebhookPayloadError(WebhookError):
     """The webhook body is malformed or larger than the limit."""
+
+
 class AIProviderError(HaloError):
     """An AI request failed; the message names the setting or action that fixes it."""
