@@ -42,6 +42,9 @@ from seed_workspaces;
 insert into halo.workspace_counters (workspace_id, last_ticket_number)
 select id, tickets from seed_workspaces;
 
+insert into halo.event_counters (workspace_id)
+select id from seed_workspaces;
+
 insert into halo.workspace_settings (workspace_id, auto_assign_on_reply)
 select id, k % 2 = 0 from seed_workspaces;
 

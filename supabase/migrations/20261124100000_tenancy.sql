@@ -38,13 +38,12 @@ create table halo.alias_users (
 );
 create index alias_users_workspace_id_idx on halo.alias_users (workspace_id);
 
--- One row per workspace holding its counters. Incrementing a counter takes this row's lock until
--- commit, which is what makes ticket numbers and event sequence numbers gap-free (see
--- ARCHITECTURE.md, "Events").
+-- The last ticket number of each workspace. Taking a number holds this row's lock until commit,
+-- so numbers are gap-free and tickets of one workspace are created one transaction at a time
+-- (event numbers have their own row, halo.event_counters, taken only at commit).
 create table halo.workspace_counters (
   workspace_id uuid primary key references halo.workspaces (id) on delete cascade,
-  last_ticket_number bigint not null default 0,
-  last_event_seq bigint not null default 0
+  last_ticket_number bigint not null default 0
 );
 
 -- triggers ----------------------------------------------------------------------------------------

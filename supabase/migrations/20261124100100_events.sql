@@ -2,13 +2,14 @@
 -- per-workspace sequence that readers see without gaps, and broadcasts a small payload to the
 -- private Realtime topics of the workspace and of the ticket or conversation it concerns.
 --
--- Why gap-free for readers: the number comes from `update halo.workspace_counters ... returning`,
--- whose row lock is held until the writing transaction ends. A second writer in the same workspace
--- waits for that lock, and PostgreSQL releases locks only after the first transaction's commit is
--- visible. So seq N+1 can only be taken after N is committed (or, if N's transaction rolled back,
--- N is taken again): no snapshot can contain N+1 without N. The cost is that event-emitting writes
--- in one workspace serialize from their first event to their commit; writes in different
--- workspaces do not wait for each other.
+-- Why gap-free for readers: a change stages its event in halo.pending_events; a deferred
+-- constraint trigger numbers it at COMMIT with `update halo.event_counters ... returning`, whose
+-- row lock is held until the transaction ends. A second committer in the same workspace waits for
+-- that lock, and PostgreSQL releases locks only after the first commit is visible, so seq N+1 is
+-- taken only once N is visible (or, if N's transaction failed, N is taken again): no snapshot
+-- holds N+1 without N. Numbering at commit keeps the lock window to the commit itself, so
+-- writers of one workspace do not queue behind each other's whole transactions, and the counter
+-- is always the last lock a transaction takes, so it cannot be part of a deadlock.
 
 -- tables ------------------------------------------------------------------------------------------
 
@@ -26,21 +27,41 @@ create table halo.events (
   primary key (workspace_id, seq)
 );
 
--- enable RLS --------------------------------------------------------------------------------------
+create table halo.event_counters (
+  workspace_id uuid primary key references halo.workspaces (id) on delete cascade,
+  last_seq bigint not null default 0
+);
 
-alter table halo.events enable row level security;
+-- Events of transactions still running; each row lives from its change to that change's commit.
+create table halo.pending_events (
+  id bigint generated always as identity primary key,
+  workspace_id uuid not null,
+  name text not null,
+  ticket_id uuid,
+  conversation_id uuid,
+  actor_user_id uuid,
+  data jsonb not null
+);
 
--- helpers -----------------------------------------------------------------------------------------
+-- triggers ----------------------------------------------------------------------------------------
 
--- Appends an event and broadcasts it; returns its seq. Called only by security definer triggers
--- and functions, never by the API roles directly.
-create function halo.emit_event(
-  p_workspace_id uuid,
-  p_name text,
-  p_ticket_id uuid default null,
-  p_conversation_id uuid default null,
-  p_data jsonb default '{}'
-) returns bigint
+create function halo.workspace_created_event_counter() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into halo.event_counters (workspace_id) values (new.id);
+  return new;
+end
+$$;
+
+create trigger workspaces_create_event_counter
+  after insert on halo.workspaces
+  for each row execute function halo.workspace_created_event_counter();
+
+-- Runs at commit, once per staged event, in the order the events were staged.
+create function halo.publish_event() returns trigger
 language plpgsql
 security definer
 set search_path = ''
@@ -49,29 +70,64 @@ declare
   next_seq bigint;
   payload jsonb;
 begin
-  update halo.workspace_counters
-     set last_event_seq = last_event_seq + 1
-   where workspace_id = p_workspace_id
-  returning last_event_seq into next_seq;
+  update halo.event_counters
+     set last_seq = last_seq + 1
+   where workspace_id = new.workspace_id
+  returning last_seq into next_seq;
   if next_seq is null then
-    raise exception 'workspace % does not exist', p_workspace_id using errcode = 'P0002';
+    -- The workspace was deleted later in the same transaction: its events have no reader.
+    delete from halo.pending_events where id = new.id;
+    return null;
   end if;
   insert into halo.events (workspace_id, seq, name, ticket_id, conversation_id, actor_user_id, data)
-  values (p_workspace_id, next_seq, p_name, p_ticket_id, p_conversation_id, auth.uid(), p_data);
+  values (new.workspace_id, next_seq, new.name, new.ticket_id, new.conversation_id,
+          new.actor_user_id, new.data);
+  delete from halo.pending_events where id = new.id;
 
   payload := jsonb_strip_nulls(jsonb_build_object(
-    'event', p_name, 'seq', next_seq, 'workspace_id', p_workspace_id,
-    'ticket_id', p_ticket_id, 'conversation_id', p_conversation_id
-  )) || p_data;
-  perform realtime.send(payload, p_name, 'workspace:' || p_workspace_id, true);
-  if p_ticket_id is not null then
-    perform realtime.send(payload, p_name, 'ticket:' || p_ticket_id, true);
+    'event', new.name, 'seq', next_seq, 'workspace_id', new.workspace_id,
+    'ticket_id', new.ticket_id, 'conversation_id', new.conversation_id
+  )) || new.data;
+  perform realtime.send(payload, new.name, 'workspace:' || new.workspace_id, true);
+  if new.ticket_id is not null then
+    perform realtime.send(payload, new.name, 'ticket:' || new.ticket_id, true);
   end if;
-  if p_conversation_id is not null then
-    perform realtime.send(payload, p_name, 'conversation:' || p_conversation_id, true);
+  if new.conversation_id is not null then
+    perform realtime.send(payload, new.name, 'conversation:' || new.conversation_id, true);
   end if;
-  return next_seq;
+  return null;
 end
+$$;
+
+create constraint trigger pending_events_publish
+  after insert on halo.pending_events
+  deferrable initially deferred
+  for each row execute function halo.publish_event();
+
+-- enable RLS --------------------------------------------------------------------------------------
+
+alter table halo.events enable row level security;
+-- No policy on these two: only the security definer functions here touch them.
+alter table halo.event_counters enable row level security;
+alter table halo.pending_events enable row level security;
+
+-- helpers -----------------------------------------------------------------------------------------
+
+-- Stages an event of the current transaction; it is numbered, logged and broadcast at commit.
+-- Called only by security definer triggers and functions, never by the API roles directly.
+create function halo.emit_event(
+  p_workspace_id uuid,
+  p_name text,
+  p_ticket_id uuid default null,
+  p_conversation_id uuid default null,
+  p_data jsonb default '{}'
+) returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  insert into halo.pending_events (workspace_id, name, ticket_id, conversation_id, actor_user_id, data)
+  values (p_workspace_id, p_name, p_ticket_id, p_conversation_id, auth.uid(), coalesce(p_data, '{}'))
 $$;
 revoke execute on function halo.emit_event(uuid, text, uuid, uuid, jsonb) from public;
 
@@ -118,6 +174,7 @@ grant execute on function api.events_since(uuid, bigint, integer) to authenticat
 
 grant select on halo.events to authenticated;
 grant all on halo.events to service_role;
+grant select on halo.event_counters to service_role;
 grant select on api.events to authenticated, service_role;
 
 -- PUBLIC may execute every new function by default, and the per-schema default privileges of the

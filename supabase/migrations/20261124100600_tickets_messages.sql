@@ -355,8 +355,6 @@ begin
   if new.ticket_id is not null then
     select s.auto_assign_on_reply into auto_assign
     from halo.workspace_settings s where s.workspace_id = new.workspace_id;
-    -- Locks the ticket row before the workspace counter (emit_event), the same order every
-    -- ticket change takes, so concurrent writers cannot deadlock on the pair.
     update halo.tickets t
        set last_activity_at = greatest(t.last_activity_at, new.created_at),
            last_customer_message_at = case when from_customer then new.created_at

@@ -27,7 +27,7 @@ SERVICE = {"role": "service_role"}
 
 def last_seq(conn: Conn) -> int:
     row = conn.execute(
-        "select last_event_seq from halo.workspace_counters where workspace_id = %s", (ACME,)
+        "select last_seq from halo.event_counters where workspace_id = %s", (ACME,)
     ).fetchone()
     assert row is not None
     return int(str(row[0]))
@@ -94,7 +94,9 @@ def test_each_change_emits_exactly_one_event(
         before = last_seq(conn)
         run_as(inbox_db, user, sql)
         events = events_after(conn, before)
+        staged = conn.execute("select count(*) from halo.pending_events").fetchone()
     assert [(seq, name) for seq, name, _ in events] == [(before + 1, expected)]
+    assert staged == (0,)  # published at commit, nothing left behind
 
 
 def test_status_change_writes_an_activity_row_but_no_second_event(inbox_db: str) -> None:
@@ -271,25 +273,42 @@ def hammer(
     return gaps, seen
 
 
+LINGER = (
+    # Test-only: widen the window between taking an event number and the commit becoming
+    # visible, where a design that is not gap-free would show the reader a hole.
+    "create function public.linger() returns trigger language plpgsql as"
+    " $$ begin perform pg_sleep(random() * 0.004); return null; end $$;"
+    "create trigger linger after insert on halo.events"
+    " for each row execute function public.linger()"
+)
+
+
 def test_concurrent_writers_never_show_a_reader_a_gap(inbox_db: str) -> None:
     with psycopg.connect(inbox_db, autocommit=True) as conn:
         start = last_seq(conn)
+        conn.execute(LINGER.encode())
     reader_conn = psycopg.connect(inbox_db)
 
     def write(conn: Conn, n: int) -> None:
+        # Four kinds of change, two of them on the same ticket row (a note and a relabel), so
+        # the ticket-then-counter lock order is exercised too: a deadlock would fail the test.
         with conn.transaction():
-            as_user(conn, "authenticated", claims(AGENT if n % 2 else MANAGER))
-            if n % 3 == 0:
+            as_user(conn, "authenticated", claims(MANAGER if n % 4 == 3 else AGENT))
+            if n % 4 == 0:
                 conn.execute("select api.create_ticket(%s, %s)", (ACME, f"Load {n}"))
-            elif n % 3 == 1:
+            elif n % 4 == 1:
                 conn.execute(
                     "select api.append_message(%s, p_kind => 'note', p_body_text => %s)",
                     (OPEN_TICKET, f"note {n}"),
                 )
-            else:
+            elif n % 4 == 2:
                 conn.execute(
                     "insert into api.contacts (workspace_id, email) values (%s, %s)",
                     (ACME, f"load{n}@example.com"),
+                )
+            else:
+                conn.execute(
+                    "select api.update_ticket(%s, p_labels => array[%s])", (OPEN_TICKET, f"l{n}")
                 )
             # Hold the transaction open a little after the event, as real requests do.
             conn.execute("select pg_sleep(%s)", (random.random() * 0.004,))
@@ -308,6 +327,8 @@ def test_concurrent_writers_never_show_a_reader_a_gap(inbox_db: str) -> None:
         gaps, seen = hammer(inbox_db, start, 8, 40, write, read)
     finally:
         reader_conn.close()
+        with psycopg.connect(inbox_db, autocommit=True) as conn:
+            conn.execute("drop function public.linger() cascade")
     assert gaps == []
     assert seen == start + 8 * 40  # every change: exactly one event, all of them seen
 
@@ -346,3 +367,20 @@ def test_rolled_back_changes_leave_no_hole(inbox_db: str) -> None:
             conn.execute("select api.create_ticket(%s, 'rolled back')", (ACME,))
         run_as(inbox_db, AGENT, f"select api.create_ticket('{ACME}', 'kept')")
         assert [e[0] for e in events_after(conn, before)] == [before + 1]
+
+
+def test_deleting_a_workspace_takes_everything_with_it(inbox_db: str) -> None:
+    globex = "b0000000-0000-4000-8000-000000000002"
+    with psycopg.connect(inbox_db, autocommit=True) as conn:
+        # Changes staged in the same transaction as the delete must not block its commit.
+        with conn.transaction():
+            conn.execute("select api.create_ticket(%s, 'last words')", (globex,))
+            conn.execute("delete from halo.workspaces where id = %s", (globex,))
+        left = conn.execute(
+            "select (select count(*) from halo.members where workspace_id = %(w)s)"
+            " + (select count(*) from halo.tickets where workspace_id = %(w)s)"
+            " + (select count(*) from halo.events where workspace_id = %(w)s)"
+            " + (select count(*) from halo.pending_events)",
+            {"w": globex},
+        ).fetchone()
+    assert left == (0,)

@@ -101,6 +101,9 @@ def _plain(value: object) -> object:
 def test_a_workflow_through_the_typed_client(project_db: str) -> None:
     with psycopg.connect(project_db) as conn:
         try:
+            # The whole workflow runs in one transaction that is rolled back; publish its events
+            # as they happen instead of at the commit that never comes.
+            conn.execute("set constraints all immediate")
             agent = PostgresTransport(conn, "authenticated", AGENT)
             manager = PostgresTransport(conn, "authenticated", MANAGER)
             worker = PostgresTransport(conn, "service_role", None)
@@ -152,3 +155,47 @@ def test_every_api_function_has_a_client_method(project_db: str) -> None:
             )
         }
     assert functions <= methods, functions - methods
+
+
+def test_the_other_client_methods_reach_their_functions(project_db: str) -> None:
+    from tests.db.demo import ADMIN, AI_AGENT, OPEN_TICKET, OUTSIDER, VIEWER
+
+    with psycopg.connect(project_db) as conn:
+        try:
+            acme = UUID(ACME)
+            worker = PostgresTransport(conn, "service_role", None)
+            live = worker.start_conversation(acme, "sess-client", "voice", UUID(AI_AGENT))
+            assert (live.state, live.mode) == ("live", "voice")
+            assert worker.start_conversation(acme, "sess-client").id == live.id
+            live = worker.record_conversation_signal(live.id, -0.5, "frustrated", 35, "Refund")
+            assert (live.mood, live.ai_confidence, live.topic) == ("frustrated", 35, "Refund")
+            agent = PostgresTransport(conn, "authenticated", AGENT)
+            assert agent.set_conversation_ai_paused(live.id, True).ai_paused is True
+            done = worker.complete_conversation(live.id, "escalated", 40)
+            assert (done.state, done.outcome, done.ai_score) == ("completed", "escalated", 40)
+
+            job_id = worker.enqueue_job("client.test", {"a": 1}, "k1", acme, max_attempts=2)
+            assert worker.enqueue_job("client.test", {"a": 2}, "k1") == job_id
+            [job] = worker.claim_jobs("client.test", "w1", batch=5, lease_seconds=30)
+            assert job.lease_token is not None
+            assert worker.extend_job_lease(job.id, job.lease_token, 120) > job.visible_at
+            failed = worker.fail_job(job.id, job.lease_token, "boom", retry_in_seconds=0)
+            assert (failed.state, failed.last_error) == ("queued", "boom")
+
+            manager = PostgresTransport(conn, "authenticated", MANAGER)
+            ticket = manager.update_ticket(UUID(OPEN_TICKET), priority="urgent", labels=["vip"])
+            assert (ticket.status, ticket.labels) == ("priority", ["vip"])
+
+            admin = PostgresTransport(conn, "authenticated", ADMIN)
+            member = admin.set_member(acme, UUID(VIEWER), "member", "manage")
+            assert member.inbox_permission == "manage"
+            admin.remove_member(acme, UUID(VIEWER))
+            gone = conn.execute(
+                "select count(*) from halo.members where user_id = %s", (VIEWER,)
+            ).fetchone()
+            assert gone == (0,)
+
+            outsider = PostgresTransport(conn, "authenticated", OUTSIDER)
+            assert outsider.create_workspace("Side project", "Gina").name == "Side project"
+        finally:
+            conn.rollback()
