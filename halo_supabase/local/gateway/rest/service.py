@@ -8,6 +8,7 @@ bootstrap's event triggers send after every DDL (so after `halo db migrate` too)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -60,6 +61,8 @@ __all__ = ["RestService", "create_service"]
 
 log = logging.getLogger(__name__)
 
+_FIRST_LOAD_WAIT = 10.0  # seconds a request waits for the schema cache after startup
+
 
 class _Rollback(Exception):
     """Carries a finished response out of a transaction that must not commit (Prefer: tx=rollback)."""
@@ -80,24 +83,37 @@ class RestService:
         self._listener: asyncpg.Connection | None = None
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
+        self._loaded = asyncio.Event()
 
     # -- lifecycle and the schema cache ----------------------------------------------------------
 
     async def startup(self) -> None:
-        await self.reload()
-        self._listener = await asyncpg.connect(self.context.db.dsn("postgres"))
-        await self._listener.add_listener("pgrst", self._on_notify)
+        # Listening and the first load run in the background so the gateway accepts connections
+        # at once; requests that arrive before the first load wait for it (`current_cache`).
+        self._reload_task = asyncio.get_running_loop().create_task(self._listen_then_load())
+
+    async def _listen_then_load(self) -> None:
+        # LISTEN before loading, so DDL committed during the load triggers another one.
+        try:
+            self._listener = await asyncpg.connect(self.context.db.dsn("postgres"))
+            await self._listener.add_listener("pgrst", self._on_notify)
+        except (OSError, asyncpg.PostgresError):
+            log.exception(
+                "cannot LISTEN for schema changes", extra={"action": "rest.listen.failed"}
+            )
+        await self._reload_loop()
 
     async def shutdown(self) -> None:
+        if self._reload_task is not None:
+            await asyncio.gather(self._reload_task, return_exceptions=True)
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
-        if self._reload_task is not None:
-            await asyncio.gather(self._reload_task, return_exceptions=True)
 
     async def reload(self) -> None:
         async with self.context.db.admin() as conn:
             self._cache = await SchemaCache.load(conn, self.config.schemas)
+        self._loaded.set()
         log.info("schema cache loaded", extra={"action": "rest.schema_cache.loaded"})
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
@@ -120,8 +136,11 @@ class RestService:
             if not self._reload_again:
                 return
 
-    @property
-    def cache(self) -> SchemaCache:
+    async def current_cache(self) -> SchemaCache:
+        """The schema cache, waiting (a bounded time) for the first load after startup."""
+        if self._cache is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._loaded.wait(), _FIRST_LOAD_WAIT)
         if self._cache is None:
             raise ApiError(
                 503, "PGRST002", "Could not query the database for the schema cache. Retrying."
@@ -161,7 +180,9 @@ class RestService:
             if method not in ("GET", "HEAD"):
                 raise ApiError(405, "PGRST117", f"Unsupported HTTP method: {method}")
             negotiate(request.headers.get("accept"), root=True)
-            document = openapi_document(self.cache, schema, self.context.settings.url)
+            document = openapi_document(
+                await self.current_cache(), schema, self.context.settings.url
+            )
             return Response(200, dumps(document), "application/openapi+json; charset=utf-8")
         media = negotiate(request.headers.get("accept"))
         prefs = Preferences.parse([v for k, v in request.header_list if k == "prefer"])
@@ -169,7 +190,8 @@ class RestService:
         if path.startswith("rpc/"):
             return await self._rpc(request, credentials, schema, path[4:], params, media, prefs)
         add_filters(params, params.plain)
-        builder = StatementBuilder(self.cache, schema, params, max_rows=self.config.max_rows)
+        cache = await self.current_cache()
+        builder = StatementBuilder(cache, schema, params, max_rows=self.config.max_rows)
         relation = builder.relation(path)
         if method in ("GET", "HEAD"):
             return await self._read(request, credentials, schema, builder, relation, media, prefs)
@@ -243,9 +265,9 @@ class RestService:
         )
         planned = None
         if prefs.count == "planned":
-            planned = StatementBuilder(self.cache, schema, builder.query, max_rows=None).count_only(
-                relation
-            )
+            planned = StatementBuilder(
+                builder.cache, schema, builder.query, max_rows=None
+            ).count_only(relation)
 
         async def work(conn: asyncpg.Connection) -> Response:
             row = await _fetch_one(conn, statement)
@@ -366,7 +388,8 @@ class RestService:
         media: Media,
         prefs: Preferences,
     ) -> Response:
-        candidates = self.cache.functions.get((schema, name), [])
+        cache = await self.current_cache()
+        candidates = cache.functions.get((schema, name), [])
         raw_body: str | None = None
         arguments: dict[str, Any]
         if request.method in ("GET", "HEAD"):
@@ -391,13 +414,13 @@ class RestService:
             add_filters(params, params.plain)
         else:
             raise ApiError(405, "PGRST117", f"Unsupported HTTP method: {request.method}")
-        function = self.cache.function(schema, name, arguments, raw_body is not None)
+        function = cache.function(schema, name, arguments, raw_body is not None)
         if function.single_unnamed_body and request.method == "POST":
             arguments = {}
         else:
             raw_body = None
         offset, limit = _paging(request, params)
-        builder = StatementBuilder(self.cache, schema, params, max_rows=self.config.max_rows)
+        builder = StatementBuilder(cache, schema, params, max_rows=self.config.max_rows)
         statement = builder.call(
             function,
             arguments,
