@@ -459,3 +459,25 @@ def test_max_affected_rolls_back(clients: Clients, alice: Any) -> None:
     assert error.code == "PGRST124"
     statuses = clients.run(alice.table("projects").select("status").in_("id", [1, 2])).data
     assert statuses == [{"status": "open"}, {"status": "open"}]
+
+
+def test_view_on_view_with_quoted_columns_embeds(clients: Clients, alice: Any) -> None:
+    rows = clients.run(
+        alice.table("project labels")
+        .select("title, profiles(name), tasks(title)")
+        .eq("project id", 2)
+    ).data
+    assert rows == [
+        {"title": "apollo", "profiles": {"name": "Alice"}, "tasks": [{"title": "plan"}]}
+    ]
+
+
+def test_jwt_with_unknown_role_is_401(clients: Clients) -> None:
+    import time
+
+    from halo_supabase.local.gateway.credentials import TokenService
+    from halo_supabase.settings import load_settings
+
+    token = TokenService(load_settings()).sign({"role": "nobody", "exp": int(time.time()) + 60})
+    error = clients.error(clients.client(token).table("notes").select("*"))
+    assert error.code == "22023"

@@ -228,8 +228,10 @@ def _relation(row: asyncpg.Record) -> Relation:
     )
 
 
+# A column name in a stored query tree escapes spaces and other specials with a backslash.
 _TARGET_ENTRY = re.compile(
-    r":resno (\d+) :resname (\S+) :ressortgroupref \d+ :resorigtbl (\d+) :resorigcol (\d+)"
+    r":resno (\d+) :resname ((?:\\.|[^\s\\])+) :ressortgroupref \d+ "
+    r":resorigtbl (\d+) :resorigcol (\d+)"
 )
 
 
@@ -272,7 +274,7 @@ def _top_level_targets(tree: str) -> list[tuple[str, int, int]]:
                 found = _TARGET_ENTRY.findall(tree[entry_start:j])
                 if found:
                     _, name, table, column = found[-1]
-                    entries.append((name, int(table), int(column)))
+                    entries.append((re.sub(r"\\(.)", r"\1", name), int(table), int(column)))
     return entries
 
 
