@@ -225,7 +225,9 @@ def run_rest_benchmark(settings: Settings, seconds: float, out: Console) -> None
             [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"], env=env
         )
         _wait_healthy(f"http://127.0.0.1:{api_port}/health", gateway)
-        out.print(asyncio.run(_run(api_port, db_url, seconds, out)), width=150)
+        table = asyncio.run(_run(api_port, db_url, seconds, out))
+        # Wide enough for every column even when stdout is not a terminal (rich assumes 80).
+        Console(file=out.file, width=150, highlight=False).print(table)
     finally:
         if gateway is not None:
             gateway.terminate()

@@ -425,3 +425,59 @@ def test_bad_jwts_are_401(clients: Clients) -> None:
     ):
         error = clients.error(clients.client(token).table("notes").select("*"))
         assert error.code == code
+
+
+def test_order_by_to_one_embed_and_to_many_spread(clients: Clients, alice: Any) -> None:
+    rows = clients.run(
+        alice.table("tasks")
+        .select("id, project:projects(name)")
+        .order("project(name)", desc=True)
+        .order("id")
+    ).data
+    assert [r["project"]["name"] for r in rows] == ["apollo", "alpha", "alpha"]
+    spread = clients.run(alice.table("projects").select("name, ...tasks(title)").eq("id", 1)).data
+    assert spread == [{"name": "alpha", "title": ["write spec", "ship it"]}]
+
+
+def test_rpc_results_embed_like_tables(clients: Clients, alice: Any) -> None:
+    rows = clients.run(
+        alice.rpc("projects_of", {"owner": A}).select("name, tasks(title)").eq("id", 2)
+    ).data
+    assert rows == [{"name": "apollo", "tasks": [{"title": "plan"}]}]
+
+
+def test_unfiltered_update_and_delete_are_refused(clients: Clients, alice: Any) -> None:
+    assert clients.error(alice.table("projects").delete()).code == "21000"
+    assert clients.error(alice.table("projects").update({"status": "x"})).code == "21000"
+    assert len(clients.run(alice.table("projects").select("id")).data) == 2
+
+
+def test_max_affected_rolls_back(clients: Clients, alice: Any) -> None:
+    error = clients.error(
+        alice.table("projects").update({"status": "bulk"}).in_("id", [1, 2]).max_affected(1)
+    )
+    assert error.code == "PGRST124"
+    statuses = clients.run(alice.table("projects").select("status").in_("id", [1, 2])).data
+    assert statuses == [{"status": "open"}, {"status": "open"}]
+
+
+def test_view_on_view_with_quoted_columns_embeds(clients: Clients, alice: Any) -> None:
+    rows = clients.run(
+        alice.table("project labels")
+        .select("title, profiles(name), tasks(title)")
+        .eq("project id", 2)
+    ).data
+    assert rows == [
+        {"title": "apollo", "profiles": {"name": "Alice"}, "tasks": [{"title": "plan"}]}
+    ]
+
+
+def test_jwt_with_unknown_role_is_401(clients: Clients) -> None:
+    import time
+
+    from halo_supabase.local.gateway.credentials import TokenService
+    from halo_supabase.settings import load_settings
+
+    token = TokenService(load_settings()).sign({"role": "nobody", "exp": int(time.time()) + 60})
+    error = clients.error(clients.client(token).table("notes").select("*"))
+    assert error.code == "22023"

@@ -234,3 +234,31 @@ def test_schema_cache_reloads_after_ddl(rest: RestData) -> None:
         assert call(rest, "GET", "late").json() == []
     finally:
         rest.sql("drop table rest_fixture.late")
+
+
+def test_csv_body_insert_and_head(rest: RestData) -> None:
+    body = b"name,owner_id,score\ncsv-one,aaaaaaaa-0000-4000-8000-000000000001,NULL\n"
+    response = call(
+        rest,
+        "POST",
+        "projects",
+        content=body,
+        headers={"Content-Type": "text/csv", "Prefer": "return=representation"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()[0]["name"] == "csv-one" and response.json()[0]["score"] is None
+    head = call(rest, "HEAD", "projects?name=eq.csv-one", headers={"Prefer": "count=exact"})
+    assert (head.status_code, head.content, head.headers["content-range"]) == (200, b"", "0-0/1")
+    assert call(rest, "DELETE", "projects?name=eq.csv-one").status_code == 204
+
+
+def test_function_raised_pgrst_error(rest: RestData) -> None:
+    response = call(rest, "POST", "rpc/pay_up", json={})
+    assert response.status_code == 402
+    assert response.headers["x-quota"] == "0"
+    assert response.json() == {
+        "code": "HALO1",
+        "message": "Payment required",
+        "details": "quota used",
+        "hint": "upgrade",
+    }

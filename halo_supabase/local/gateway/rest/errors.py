@@ -6,9 +6,12 @@ PostgreSQL keep their SQLSTATE and get the HTTP status PostgREST maps it to.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
+
+from halo_supabase.local.gateway.credentials import CredentialsError, Problem
 
 __all__ = ["ApiError", "from_postgres", "status_for_sqlstate"]
 
@@ -101,8 +104,58 @@ def from_postgres(exc: asyncpg.PostgresError, *, authenticated: bool) -> ApiErro
     message = str(getattr(exc, "message", None) or exc)
     details = getattr(exc, "detail", None)
     hint = getattr(exc, "hint", None)
+    if sqlstate == "PGRST":
+        return _raised_by_function(message, details)
     status = status_for_sqlstate(sqlstate, message, authenticated=authenticated)
     headers: tuple[tuple[str, str], ...] = ()
     if status == 401:
         headers = (("WWW-Authenticate", "Bearer"),)
     return ApiError(status, sqlstate, message, details, hint, headers=headers)
+
+
+def _raised_by_function(message: str, detail: str | None) -> ApiError:
+    """`RAISE SQLSTATE 'PGRST' USING message = '<error json>', detail = '<response json>'`."""
+    try:
+        body = json.loads(message)
+        response = json.loads(detail or "{}")
+        status = int(response.get("status", 400))
+        headers = tuple((str(k), str(v)) for k, v in dict(response.get("headers", {})).items())
+        return ApiError(
+            status,
+            str(body.get("code", "")),
+            str(body.get("message", "")),
+            body.get("details"),
+            body.get("hint"),
+            headers=headers,
+        )
+    except (ValueError, TypeError, AttributeError):
+        return ApiError(
+            500,
+            "PGRST121",
+            "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error",
+            "Invalid JSON value for MESSAGE or DETAIL",
+            None,
+        )
+
+
+def from_credentials(exc: CredentialsError) -> ApiError:
+    """401 in PostgREST's words for a JWT that cannot be used (PGRST301 invalid, PGRST303 claims)."""
+    code, message = "PGRST301", str(exc)
+    if exc.problem is Problem.EXPIRED:
+        code, message = "PGRST303", "JWT expired"
+    elif exc.problem is Problem.BAD_SIGNATURE:
+        message = "No suitable key or wrong key type"
+    elif exc.problem is Problem.MISSING_CLAIM:
+        code = "PGRST303"
+    elif exc.problem is Problem.UNKNOWN_KEY:
+        message = "Invalid API key"
+    return ApiError(
+        401,
+        code,
+        message,
+        None,
+        None,
+        headers=(
+            ("WWW-Authenticate", f'Bearer error="invalid_token", error_description="{message}"'),
+        ),
+    )

@@ -20,7 +20,7 @@ class Preferences:
     resolution: str | None = None  # merge-duplicates | ignore-duplicates
     missing_default: bool = False
     rollback: bool = False
-    single_object_params: bool = False
+    max_affected: int | None = None  # only with handling=strict
     applied: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -54,14 +54,12 @@ class Preferences:
             applied.append("missing=default")
         if found.get("tx") in ("commit", "rollback"):
             applied.append(f"tx={found['tx']}")
+        max_affected = None
+        if found.get("handling") == "strict" and found.get("max-affected", "").isdigit():
+            max_affected = int(found["max-affected"])
+            applied += ["handling=strict", f"max-affected={max_affected}"]
         return cls(
-            returning,
-            count,
-            resolution,
-            missing_default,
-            rollback,
-            found.get("params") == "single-object",
-            tuple(applied),
+            returning, count, resolution, missing_default, rollback, max_affected, tuple(applied)
         )
 
 

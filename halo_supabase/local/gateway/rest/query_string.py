@@ -21,6 +21,7 @@ __all__ = [
     "OrderTerm",
     "QueryParams",
     "SelectItem",
+    "add_filters",
     "parse_filter",
     "parse_query",
     "parse_select",
@@ -192,14 +193,15 @@ def unquote(text: str) -> str:
 
 
 _ARROW = re.compile(r"(->>|->)")
+_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"')
 
 
 def parse_field(text: str) -> Field:
     if text.startswith('"'):
-        end = text.find('"', 1)
-        if end < 0:
+        quoted = _QUOTED.match(text)
+        if quoted is None:
             raise bad_param("field", text)
-        name, rest = text[1:end], text[end + 1 :]
+        name, rest = unquote(quoted.group(0)), text[quoted.end() :]
     else:
         parts = _ARROW.split(text, maxsplit=1)
         name, rest = parts[0], "".join(parts[1:])
@@ -278,9 +280,9 @@ def parse_logic(operator: Literal["and", "or"], negated: bool, text: str) -> Log
                 parse_logic(nested.group(2), bool(nested.group(1)), f"({nested.group(3)})")  # type: ignore[arg-type]
             )
             continue
-        if item.startswith('"'):
-            end = item.find('"', 1)
-            field_text, rest = item[: end + 1], item[end + 2 :]
+        quoted = _QUOTED.match(item)
+        if quoted:
+            field_text, rest = quoted.group(0), item[quoted.end() + 1 :]
         else:
             field_text, _, rest = item.partition(".")
         if not rest:
@@ -355,9 +357,9 @@ def parse_order(text: str) -> tuple[OrderTerm, ...]:
         related = re.fullmatch(r"([^()]+)\(([^()]+)\)(.*)", raw)
         if related:
             relation, rest = related.group(1), related.group(2) + related.group(3)
-        if rest.startswith('"'):
-            end = rest.find('"', 1)
-            field_text, modifiers = rest[: end + 1], rest[end + 1 :].lstrip(".")
+        quoted = _QUOTED.match(rest)
+        if quoted:
+            field_text, modifiers = quoted.group(0), rest[quoted.end() :].lstrip(".")
         else:
             field_text, _, modifiers = rest.partition(".")
         descending = False

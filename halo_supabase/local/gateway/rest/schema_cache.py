@@ -12,10 +12,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+from halo_supabase.local.gateway.rest.errors import ApiError
 
 __all__ = ["Column", "Function", "Junction", "Param", "Relation", "Relationship", "SchemaCache"]
 
@@ -150,6 +152,49 @@ class SchemaCache:
     def relationships_from(self, source: Name) -> list[Relationship]:
         return self.relationships.get(source, [])
 
+    def function(
+        self, schema: str, name: str, arguments: dict[str, Any], has_body: bool
+    ) -> Function:
+        """The function `/rpc/<name>` calls with these argument names (PGRST202 none, PGRST203 several)."""
+        candidates = self.functions.get((schema, name), [])
+        keys = set(arguments)
+        matches = [
+            f
+            for f in candidates
+            if keys <= {p.name for p in f.params}
+            and {p.name for p in f.params if not p.has_default} <= keys
+            and not (f.single_unnamed_body and keys)
+        ]
+        if not matches and has_body:
+            matches = [f for f in candidates if f.single_unnamed_body]
+        if len(matches) > 1:
+            exact = [f for f in matches if {p.name for p in f.params} == keys]
+            matches = exact if len(exact) == 1 else matches
+        if not matches:
+            listed = ", ".join(sorted(keys))
+            raise ApiError(
+                404,
+                "PGRST202",
+                f"Could not find the function {schema}.{name}({listed}) in the schema cache",
+                f"Searched for the function {schema}.{name} with parameter{'s' if len(keys) != 1 else ''} "
+                f"{listed or 'none'} or with a single unnamed json/jsonb parameter, but no matches were found "
+                "in the schema cache.",
+                None,
+            )
+        if len(matches) > 1:
+            signatures = ", ".join(
+                f"{schema}.{name}({', '.join(f'{p.name} => {p.type}' for p in f.params)})"
+                for f in matches
+            )
+            raise ApiError(
+                300,
+                "PGRST203",
+                f"Could not choose the best candidate function between: {signatures}",
+                None,
+                "Try renaming the parameters or the function itself in the database so function overloading can be resolved",
+            )
+        return matches[0]
+
 
 def _relation(row: asyncpg.Record) -> Relation:
     columns = {
@@ -183,8 +228,10 @@ def _relation(row: asyncpg.Record) -> Relation:
     )
 
 
+# A column name in a stored query tree escapes spaces and other specials with a backslash.
 _TARGET_ENTRY = re.compile(
-    r":resno (\d+) :resname (\S+) :ressortgroupref \d+ :resorigtbl (\d+) :resorigcol (\d+)"
+    r":resno (\d+) :resname ((?:\\.|[^\s\\])+) :ressortgroupref \d+ "
+    r":resorigtbl (\d+) :resorigcol (\d+)"
 )
 
 
@@ -227,7 +274,7 @@ def _top_level_targets(tree: str) -> list[tuple[str, int, int]]:
                 found = _TARGET_ENTRY.findall(tree[entry_start:j])
                 if found:
                     _, name, table, column = found[-1]
-                    entries.append((name, int(table), int(column)))
+                    entries.append((re.sub(r"\\(.)", r"\1", name), int(table), int(column)))
     return entries
 
 

@@ -8,19 +8,16 @@ bootstrap's event triggers send after every DDL (so after `halo db migrate` too)
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
+import contextlib
 import json
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 import asyncpg
 
 from halo_supabase.local.gateway.app import GatewayContext
-from halo_supabase.local.gateway.credentials import Credentials, CredentialsError, Problem
+from halo_supabase.local.gateway.credentials import Credentials, CredentialsError
 from halo_supabase.local.gateway.http import (
     BodyTooLarge,
     Receive,
@@ -31,7 +28,7 @@ from halo_supabase.local.gateway.http import (
     send_bytes,
 )
 from halo_supabase.local.gateway.rest.config import RestConfig
-from halo_supabase.local.gateway.rest.errors import ApiError, from_postgres
+from halo_supabase.local.gateway.rest.errors import ApiError, from_credentials, from_postgres
 from halo_supabase.local.gateway.rest.negotiation import (
     Media,
     Preferences,
@@ -40,6 +37,7 @@ from halo_supabase.local.gateway.rest.negotiation import (
     parse_range,
 )
 from halo_supabase.local.gateway.rest.openapi import openapi_document
+from halo_supabase.local.gateway.rest.payload import check_columns, insert_columns, parse_payload
 from halo_supabase.local.gateway.rest.query_string import (
     Column,
     Field,
@@ -47,26 +45,29 @@ from halo_supabase.local.gateway.rest.query_string import (
     add_filters,
     parse_query,
 )
-from halo_supabase.local.gateway.rest.schema_cache import Function, Relation, SchemaCache
+from halo_supabase.local.gateway.rest.responses import (
+    Response,
+    error_response,
+    page_response,
+    response_headers,
+    singular_error,
+    status_override,
+    write_response,
+)
+from halo_supabase.local.gateway.rest.schema_cache import Relation, SchemaCache
 from halo_supabase.local.gateway.rest.sql_builder import Statement, StatementBuilder, ident
 
 __all__ = ["RestService", "create_service"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes = b""
-    content_type: str | None = "application/json; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
+_FIRST_LOAD_WAIT = 10.0  # seconds a request waits for the schema cache after startup
 
 
 class _Rollback(Exception):
     """Carries a finished response out of a transaction that must not commit (Prefer: tx=rollback)."""
 
-    def __init__(self, response: _Response) -> None:
+    def __init__(self, response: Response) -> None:
         self.response = response
 
 
@@ -82,24 +83,37 @@ class RestService:
         self._listener: asyncpg.Connection | None = None
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
+        self._loaded = asyncio.Event()
 
     # -- lifecycle and the schema cache ----------------------------------------------------------
 
     async def startup(self) -> None:
-        await self.reload()
-        self._listener = await asyncpg.connect(self.context.db.dsn("postgres"))
-        await self._listener.add_listener("pgrst", self._on_notify)
+        # Listening and the first load run in the background so the gateway accepts connections
+        # at once; requests that arrive before the first load wait for it (`current_cache`).
+        self._reload_task = asyncio.get_running_loop().create_task(self._listen_then_load())
+
+    async def _listen_then_load(self) -> None:
+        # LISTEN before loading, so DDL committed during the load triggers another one.
+        try:
+            self._listener = await asyncpg.connect(self.context.db.dsn("postgres"))
+            await self._listener.add_listener("pgrst", self._on_notify)
+        except (OSError, asyncpg.PostgresError):
+            log.exception(
+                "cannot LISTEN for schema changes", extra={"action": "rest.listen.failed"}
+            )
+        await self._reload_loop()
 
     async def shutdown(self) -> None:
+        if self._reload_task is not None:
+            await asyncio.gather(self._reload_task, return_exceptions=True)
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
-        if self._reload_task is not None:
-            await asyncio.gather(self._reload_task, return_exceptions=True)
 
     async def reload(self) -> None:
         async with self.context.db.admin() as conn:
             self._cache = await SchemaCache.load(conn, self.config.schemas)
+        self._loaded.set()
         log.info("schema cache loaded", extra={"action": "rest.schema_cache.loaded"})
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
@@ -122,8 +136,11 @@ class RestService:
             if not self._reload_again:
                 return
 
-    @property
-    def cache(self) -> SchemaCache:
+    async def current_cache(self) -> SchemaCache:
+        """The schema cache, waiting (a bounded time) for the first load after startup."""
+        if self._cache is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._loaded.wait(), _FIRST_LOAD_WAIT)
         if self._cache is None:
             raise ApiError(
                 503, "PGRST002", "Could not query the database for the schema cache. Retrying."
@@ -139,7 +156,7 @@ class RestService:
         try:
             response = await self.handle(request)
         except ApiError as error:
-            response = _error_response(error)
+            response = error_response(error)
         await send_bytes(
             send,
             response.status,
@@ -149,11 +166,11 @@ class RestService:
             head_only=request.method == "HEAD",
         )
 
-    async def handle(self, request: Request) -> _Response:
+    async def handle(self, request: Request) -> Response:
         try:
             credentials = self.context.tokens.resolve(request.headers)
         except CredentialsError as exc:
-            raise _jwt_error(exc) from None
+            raise from_credentials(exc) from None
         path = request.path_unquoted.strip("/")
         method = request.method
         if method not in ("GET", "HEAD", "POST", "PATCH", "DELETE"):
@@ -163,15 +180,18 @@ class RestService:
             if method not in ("GET", "HEAD"):
                 raise ApiError(405, "PGRST117", f"Unsupported HTTP method: {method}")
             negotiate(request.headers.get("accept"), root=True)
-            document = openapi_document(self.cache, schema, self.context.settings.url)
-            return _Response(200, dumps(document), "application/openapi+json; charset=utf-8")
+            document = openapi_document(
+                await self.current_cache(), schema, self.context.settings.url
+            )
+            return Response(200, dumps(document), "application/openapi+json; charset=utf-8")
         media = negotiate(request.headers.get("accept"))
         prefs = Preferences.parse([v for k, v in request.header_list if k == "prefer"])
         params = parse_query(request.query_items())
         if path.startswith("rpc/"):
             return await self._rpc(request, credentials, schema, path[4:], params, media, prefs)
         add_filters(params, params.plain)
-        builder = StatementBuilder(self.cache, schema, params, max_rows=self.config.max_rows)
+        cache = await self.current_cache()
+        builder = StatementBuilder(cache, schema, params, max_rows=self.config.max_rows)
         relation = builder.relation(path)
         if method in ("GET", "HEAD"):
             return await self._read(request, credentials, schema, builder, relation, media, prefs)
@@ -203,7 +223,7 @@ class RestService:
         readonly: bool,
         rollback: bool,
         work: Any,
-    ) -> _Response:
+    ) -> Response:
         search_path = ", ".join(ident(s) for s in (schema, *self.config.extra_search_path))
         try:
             async with self.context.db.as_request(
@@ -214,7 +234,7 @@ class RestService:
                 search_path=search_path,
                 readonly=readonly,
             ) as conn:
-                response: _Response = await work(conn)
+                response: Response = await work(conn)
                 if rollback:
                     raise _Rollback(response)
                 return response
@@ -234,7 +254,7 @@ class RestService:
         relation: Relation,
         media: Media,
         prefs: Preferences,
-    ) -> _Response:
+    ) -> Response:
         offset, limit = _paging(request, builder.query)
         statement = builder.read(
             relation,
@@ -245,16 +265,16 @@ class RestService:
         )
         planned = None
         if prefs.count == "planned":
-            planned = StatementBuilder(self.cache, schema, builder.query, max_rows=None).count_only(
-                relation
-            )
+            planned = StatementBuilder(
+                builder.cache, schema, builder.query, max_rows=None
+            ).count_only(relation)
 
-        async def work(conn: asyncpg.Connection) -> _Response:
+        async def work(conn: asyncpg.Connection) -> Response:
             row = await _fetch_one(conn, statement)
             total = row[0]
             if planned is not None:
                 total = await _planned_count(conn, planned)
-            return _page_response(row, total, offset or 0, media, prefs)
+            return page_response(row, total, offset or 0, media, prefs)
 
         return await self._run(
             request, credentials, schema, readonly=True, rollback=False, work=work
@@ -269,24 +289,28 @@ class RestService:
         relation: Relation,
         media: Media,
         prefs: Preferences,
-    ) -> _Response:
+    ) -> Response:
         method = request.method
         returning = prefs.returning in ("representation", "headers-only")
+        if method in ("PATCH", "DELETE") and not builder.query.filters.get(()):
+            # Supabase preloads pg-safeupdate for the API: no unfiltered bulk UPDATE/DELETE.
+            verb = "UPDATE" if method == "PATCH" else "DELETE"
+            raise ApiError(400, "21000", f"{verb} requires a WHERE clause", None, None)
         if method == "DELETE":
             mutation, _ = builder.delete(relation, returning=returning)
         else:
-            rows = await self._payload(request)
+            rows = parse_payload(request.headers.get("content-type"), await self._body(request))
             if method == "PATCH":
                 if isinstance(rows, list):
                     raise ApiError(400, "PGRST102", "Empty or invalid json", None, None)
                 columns = list(builder.query.columns or rows.keys())
                 if not columns:
-                    return _Response(
+                    return Response(
                         204 if not returning else 200,
                         b"" if not returning else b"[]",
                         headers=(("Content-Range", "*/*"),),
                     )
-                _check_columns(relation, columns)
+                check_columns(relation, columns)
                 mutation, _ = builder.update(
                     relation, columns, json.dumps(rows), returning=returning
                 )
@@ -294,10 +318,10 @@ class RestService:
                 objects = rows if isinstance(rows, list) else [rows]
                 if not all(isinstance(o, dict) for o in objects):
                     raise ApiError(400, "PGRST102", "Empty or invalid json", None, None)
-                columns, everywhere = _insert_columns(objects, builder.query.columns)
-                _check_columns(relation, columns)
+                columns, everywhere = insert_columns(objects, builder.query.columns)
+                check_columns(relation, columns)
                 if builder.query.on_conflict:
-                    _check_columns(relation, list(builder.query.on_conflict))
+                    check_columns(relation, list(builder.query.on_conflict))
                 mutation, _ = builder.insert(
                     relation,
                     columns,
@@ -314,22 +338,20 @@ class RestService:
                 builder.query.select = tuple(Column(Field(c)) for c in relation.primary_key) or (
                     "*",
                 )
-            statement = builder.written(mutation, relation, body=media.body, exact_count=False)
+            statement = builder.written(mutation, relation, body=media.body)
         created = method == "POST"
 
-        async def work(conn: asyncpg.Connection) -> _Response:
+        async def work(conn: asyncpg.Connection) -> Response:
             if statement is None:
                 tag = await conn.execute(mutation, *builder.values)
                 count = (
                     int(tag.rsplit(" ", 1)[-1]) if tag and tag.rsplit(" ", 1)[-1].isdigit() else 0
                 )
-                if media.single and count != 1:
-                    raise _singular_error(count)
-                return _write_response(created, count, None, prefs, media)
+                _check_affected(count, media, prefs)
+                return write_response(created, count, None, prefs, media)
             row = await _fetch_one(conn, statement)
-            if media.single and row[1] != 1:
-                raise _singular_error(row[1])
-            response = _write_response(created, row[1], row, prefs, media)
+            _check_affected(row[1], media, prefs)
+            response = write_response(created, row[1], row, prefs, media)
             if prefs.returning == "headers-only" and row[1] and relation.primary_key:
                 first = json.loads(row[2])[0]
                 query = "&".join(
@@ -342,29 +364,17 @@ class RestService:
             request, credentials, schema, readonly=False, rollback=prefs.rollback, work=work
         )
 
-    async def _payload(self, request: Request) -> Any:
-        kind = content_kind(request.headers.get("content-type"))
+    async def _body(self, request: Request) -> bytes:
         try:
-            raw = await request.body(self.config.max_body_bytes)
+            return await request.body(self.config.max_body_bytes)
         except BodyTooLarge as exc:
             raise ApiError(
                 413,
                 "PGRST102",
                 f"Request body is larger than the {exc.limit} bytes allowed",
                 None,
-                "Send fewer rows per request, or raise HALO_REST_MAX_BODY_BYTES.",
+                "Send less data per request, or raise HALO_REST_MAX_BODY_BYTES.",
             ) from None
-        if kind == "csv":
-            return list(csv.DictReader(io.StringIO(raw.decode("utf-8", "replace"))))
-        if kind == "form":
-            return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-        try:
-            value = json.loads(raw) if raw.strip() else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            value = None
-        if not isinstance(value, dict | list):
-            raise ApiError(400, "PGRST102", "Empty or invalid json", None, None)
-        return value
 
     # -- functions -------------------------------------------------------------------------------
 
@@ -377,8 +387,9 @@ class RestService:
         params: QueryParams,
         media: Media,
         prefs: Preferences,
-    ) -> _Response:
-        candidates = self.cache.functions.get((schema, name), [])
+    ) -> Response:
+        cache = await self.current_cache()
+        candidates = cache.functions.get((schema, name), [])
         raw_body: str | None = None
         arguments: dict[str, Any]
         if request.method in ("GET", "HEAD"):
@@ -390,7 +401,8 @@ class RestService:
                     arguments[key] = value if previous is None else [*_as_list(previous), value]
             add_filters(params, [(k, v) for k, v in params.plain if k not in names])
         elif request.method == "POST":
-            body = await self._payload_raw(request)
+            content_kind(request.headers.get("content-type"))
+            body = (await self._body(request)).decode("utf-8", "replace")
             raw_body = body
             try:
                 parsed = json.loads(body) if body.strip() else {}
@@ -402,13 +414,13 @@ class RestService:
             add_filters(params, params.plain)
         else:
             raise ApiError(405, "PGRST117", f"Unsupported HTTP method: {request.method}")
-        function = _choose(schema, name, candidates, arguments, raw_body is not None)
+        function = cache.function(schema, name, arguments, raw_body is not None)
         if function.single_unnamed_body and request.method == "POST":
             arguments = {}
         else:
             raw_body = None
         offset, limit = _paging(request, params)
-        builder = StatementBuilder(self.cache, schema, params, max_rows=self.config.max_rows)
+        builder = StatementBuilder(cache, schema, params, max_rows=self.config.max_rows)
         statement = builder.call(
             function,
             arguments,
@@ -420,41 +432,42 @@ class RestService:
         )
         readonly = request.method in ("GET", "HEAD") or function.volatility != "v"
 
-        async def work(conn: asyncpg.Connection) -> _Response:
+        async def work(conn: asyncpg.Connection) -> Response:
             row = await _fetch_one(conn, statement)
             if function.returns_void:
-                return _Response(_status_override(row, 204), headers=_response_headers(row, prefs))
+                return Response(status_override(row, 204), headers=response_headers(row, prefs))
             if not function.returns_set:
                 body = row[2].encode()
                 if media.single and function.returns_rows and body == b"null":
-                    raise _singular_error(0)
-                return _Response(
-                    _status_override(row, 200),
+                    raise singular_error(0)
+                return Response(
+                    status_override(row, 200),
                     body,
                     media.content_type,
-                    _response_headers(row, prefs),
+                    response_headers(row, prefs),
                 )
-            return _page_response(row, row[0], offset or 0, media, prefs)
+            return page_response(row, row[0], offset or 0, media, prefs)
 
         return await self._run(
             request, credentials, schema, readonly=readonly, rollback=prefs.rollback, work=work
         )
 
-    async def _payload_raw(self, request: Request) -> str:
-        content_kind(request.headers.get("content-type"))
-        try:
-            return (await request.body(self.config.max_body_bytes)).decode("utf-8", "replace")
-        except BodyTooLarge as exc:
-            raise ApiError(
-                413,
-                "PGRST102",
-                f"Request body is larger than the {exc.limit} bytes allowed",
-                None,
-                "Send less data per request, or raise HALO_REST_MAX_BODY_BYTES.",
-            ) from None
-
 
 # -- helpers shared by reads, writes and calls -----------------------------------------------------
+
+
+def _check_affected(count: int, media: Media, prefs: Preferences) -> None:
+    """Refuse (and so roll back) a write that touched the wrong number of rows."""
+    if media.single and count != 1:
+        raise singular_error(count)
+    if prefs.max_affected is not None and count > prefs.max_affected:
+        raise ApiError(
+            400,
+            "PGRST124",
+            "Query result exceeds max-affected preference constraint",
+            f"The query affects {count} rows",
+            None,
+        )
 
 
 async def _fetch_one(conn: asyncpg.Connection, statement: Statement) -> asyncpg.Record:
@@ -469,48 +482,6 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _choose(
-    schema: str, name: str, candidates: list[Function], arguments: dict[str, Any], has_body: bool
-) -> Function:
-    keys = set(arguments)
-    matches = [
-        f
-        for f in candidates
-        if keys <= {p.name for p in f.params}
-        and {p.name for p in f.params if not p.has_default} <= keys
-        and not (f.single_unnamed_body and keys)
-    ]
-    if not matches and has_body:
-        matches = [f for f in candidates if f.single_unnamed_body]
-    if len(matches) > 1:
-        exact = [f for f in matches if {p.name for p in f.params} == keys]
-        matches = exact if len(exact) == 1 else matches
-    if not matches:
-        listed = ", ".join(sorted(keys))
-        raise ApiError(
-            404,
-            "PGRST202",
-            f"Could not find the function {schema}.{name}({listed}) in the schema cache",
-            f"Searched for the function {schema}.{name} with parameter{'s' if len(keys) != 1 else ''} "
-            f"{listed or 'none'} or with a single unnamed json/jsonb parameter, but no matches were found "
-            "in the schema cache.",
-            None,
-        )
-    if len(matches) > 1:
-        signatures = ", ".join(
-            f"{schema}.{name}({', '.join(f'{p.name} => {p.type}' for p in f.params)})"
-            for f in matches
-        )
-        raise ApiError(
-            300,
-            "PGRST203",
-            f"Could not choose the best candidate function between: {signatures}",
-            None,
-            "Try renaming the parameters or the function itself in the database so function overloading can be resolved",
-        )
-    return matches[0]
-
-
 def _paging(request: Request, params: QueryParams) -> tuple[int | None, int | None]:
     offset = params.offset.get(())
     limit = params.limit.get(())
@@ -519,142 +490,12 @@ def _paging(request: Request, params: QueryParams) -> tuple[int | None, int | No
     )
     if ranged is not None:
         first, count = ranged
-        offset = (offset or 0) + first if offset is None else max(offset, first)
-        limit = count if limit is None else (limit if count is None else min(limit, count))
+        offset = first if offset is None else max(offset, first)
+        if count is not None:
+            limit = count if limit is None else min(limit, count)
     return offset, limit
 
 
 async def _planned_count(conn: asyncpg.Connection, statement: Statement) -> int:
     plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {statement.sql}", *statement.params)
     return int(json.loads(plan)[0]["Plan"]["Plan Rows"])
-
-
-def _response_headers(
-    row: asyncpg.Record | None, prefs: Preferences
-) -> tuple[tuple[str, str], ...]:
-    headers: list[tuple[str, str]] = []
-    if prefs.applied:
-        headers.append(("Preference-Applied", ", ".join(prefs.applied)))
-    if row is not None and row[3]:
-        try:
-            for entry in json.loads(row[3]):
-                headers.extend((str(k), str(v)) for k, v in entry.items())
-        except (json.JSONDecodeError, AttributeError, TypeError):
-            raise ApiError(
-                500,
-                "PGRST111",
-                "response.headers guc must be a JSON array composed of objects with a single key and a string value",
-            ) from None
-    return tuple(headers)
-
-
-def _status_override(row: asyncpg.Record | None, status: int) -> int:
-    if row is None or not row[4]:
-        return status
-    if not str(row[4]).isdigit():
-        raise ApiError(500, "PGRST112", "response.status guc must be a valid status code")
-    return int(row[4])
-
-
-def _singular_error(rows: int) -> ApiError:
-    return ApiError(
-        406,
-        "PGRST116",
-        "Cannot coerce the result to a single JSON object",
-        f"The result contains {rows} rows",
-        None,
-    )
-
-
-def _page_response(
-    row: asyncpg.Record, total: int | None, offset: int, media: Media, prefs: Preferences
-) -> _Response:
-    page = int(row[1])
-    if media.single:
-        if page != 1:
-            raise _singular_error(page)
-        body = row[2].strip()[1:-1].strip().encode()
-    else:
-        body = row[2].encode()
-    status = 200
-    if total is not None and offset > 0 and offset >= total and page == 0:
-        raise ApiError(
-            416,
-            "PGRST103",
-            "Requested range not satisfiable",
-            f"An offset of {offset} was requested, but there are only {total} rows.",
-            None,
-        )
-    if total is not None and (offset > 0 or page < total):
-        status = 206 if page < total else 200
-    shown = "*" if total is None else str(total)
-    content_range = f"{offset}-{offset + page - 1}/{shown}" if page else f"*/{shown}"
-    headers = (("Content-Range", content_range), *_response_headers(row, prefs))
-    return _Response(_status_override(row, status), body, media.content_type, headers)
-
-
-def _write_response(
-    created: bool, count: int, row: asyncpg.Record | None, prefs: Preferences, media: Media
-) -> _Response:
-    total = str(count) if prefs.count else "*"
-    content_range = f"*/{total}" if created or not count else f"0-{count - 1}/{total}"
-    headers = (("Content-Range", content_range), *_response_headers(row, prefs))
-    if row is not None and prefs.returning == "representation":
-        body = row[2].strip()[1:-1].strip().encode() if media.single else row[2].encode()
-        return _Response(
-            _status_override(row, 201 if created else 200), body, media.content_type, headers
-        )
-    return _Response(_status_override(row, 201 if created else 204), b"", None, headers)
-
-
-def _insert_columns(
-    objects: list[dict[str, Any]], declared: tuple[str, ...] | None
-) -> tuple[list[str], set[str]]:
-    if not objects:
-        return list(declared or ()), set()
-    key_sets = [set(o) for o in objects]
-    everywhere = set.intersection(*key_sets)
-    if declared is not None:
-        return list(declared), everywhere & set(declared)
-    if any(keys != key_sets[0] for keys in key_sets):
-        raise ApiError(400, "PGRST102", "All object keys must match", None, None)
-    return list(objects[0]), everywhere
-
-
-def _check_columns(relation: Relation, columns: Iterable[str]) -> None:
-    for column in columns:
-        if column not in relation.columns:
-            raise ApiError(
-                400,
-                "PGRST204",
-                f"Could not find the '{column}' column of '{relation.name}' in the schema cache",
-                None,
-                None,
-            )
-
-
-def _jwt_error(exc: CredentialsError) -> ApiError:
-    code, message = "PGRST301", str(exc)
-    if exc.problem is Problem.EXPIRED:
-        code, message = "PGRST303", "JWT expired"
-    elif exc.problem is Problem.BAD_SIGNATURE:
-        message = "No suitable key or wrong key type"
-    elif exc.problem is Problem.MISSING_CLAIM:
-        code = "PGRST303"
-    elif exc.problem is Problem.UNKNOWN_KEY:
-        message = "Invalid API key"
-    return ApiError(
-        401,
-        code,
-        message,
-        None,
-        None,
-        headers=(
-            ("WWW-Authenticate", f'Bearer error="invalid_token", error_description="{message}"'),
-        ),
-    )
-
-
-def _error_response(error: ApiError) -> _Response:
-    headers = (*error.headers, ("Proxy-Status", f"PostgREST; error={error.code}"))
-    return _Response(error.status, dumps(error.body()), "application/json; charset=utf-8", headers)

@@ -11,6 +11,8 @@ Every statement returns: total count (or NULL), rows in the page, body text, and
 
 from __future__ import annotations
 
+import difflib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from halo_supabase.local.gateway.rest.query_string import (
     QueryParams,
     SelectItem,
 )
+from halo_supabase.local.gateway.rest.schema_cache import Column as CacheColumn
 from halo_supabase.local.gateway.rest.schema_cache import (
     Function,
     Relation,
@@ -68,11 +71,6 @@ def qualified(schema: str, name: str) -> str:
     return f"{ident(schema)}.{ident(name)}"
 
 
-def _literal(text: str) -> str:
-    """A SQL string literal for names the catalog or our own code produced (never request values)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 class Body:
     """How the page of rows becomes the response body."""
 
@@ -99,7 +97,8 @@ class _Level:
     embeds: dict[str, tuple[str, Relationship, bool]] = field(
         default_factory=dict
     )  # key → lateral alias, rel, to_one
-    conditions: list[str] = field(default_factory=list)  # from embeds: !inner, is.null
+    conditions: list[str] = field(default_factory=list)  # from embeds: !inner
+    filtered_by_embed: bool = False  # an `embed=is.null` filter
     order_columns: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
@@ -163,7 +162,7 @@ class StatementBuilder:
             return sql, type_
         for arrow, key in fld.path:
             index = key[1:] if key.startswith("-") else key
-            sql += f"{arrow}{key if index.isdigit() else _literal(key)}"
+            sql += f"{arrow}{self.param(int(key), 'int4') if index.isdigit() else self.param(key)}"
         return (f"({sql})", "text") if fld.path[-1][0] == "->>" else (f"({sql})::jsonb", "jsonb")
 
     def filter_sql(self, level: _Level, item: Filter | Logic) -> str:
@@ -186,6 +185,7 @@ class StatementBuilder:
                     f'"failed to parse filter ({f.operator}.{f.value})"',
                     "only is.null and not.is.null filter on an embedded resource",
                 )
+            level.filtered_by_embed = True
             return f"{embed[0]}.body IS {IS_VALUES[str(f.value)]}"
         expr, type_ = self.field_sql(level, f.field)
         op = f.operator
@@ -468,18 +468,23 @@ class StatementBuilder:
         body: str,
         limit: int | None,
         offset: int | None,
+        single_row: bool = False,
     ) -> Statement:
         where = self.where(level)
         self._check_paths()
+        laterals = "".join(level.laterals)
         count = "NULL::int8"
         if exact_count:
-            count = f"(SELECT pg_catalog.count(*) FROM {source}{''.join(level.laterals)}{where})"
-        laterals = "".join(level.laterals)
+            # Embeds change the count only when they filter the parent rows (!inner, is.null).
+            needed = laterals if level.conditions or level.filtered_by_embed else ""
+            count = f"(SELECT pg_catalog.count(*) FROM {source}{needed}{where})"
         cte = (
             f"SELECT {', '.join(entries) or 'NULL'} FROM {source}{laterals}{where}"
             f"{self.order_by(level)}{self.page(level, limit=limit, offset=offset)}"
         )
-        return self._response(cte, keys, count=count, body=self.body_sql(body, keys))
+        return self._response(
+            cte, keys, count=count, body=self.body_sql(body, keys, single_row=single_row)
+        )
 
     def count_only(self, relation: Relation) -> Statement:
         """The statement whose plan estimates the row count (Prefer: count=planned)."""
@@ -489,14 +494,18 @@ class StatementBuilder:
         sql = f"SELECT 1 FROM {qualified(relation.schema, relation.name)} _t0{''.join(level.laterals)}{where}"
         return Statement(sql, self.values)
 
-    def body_sql(self, body: str, keys: list[str]) -> str:
+    def body_sql(self, body: str, keys: list[str], *, single_row: bool = False) -> str:
+        """The aggregate turning the page into the body; `single_row` gives the first row alone."""
         if body == Body.CSV:
-            header = _literal(",".join(_csv_header(k) for k in keys))
+            header = self.param(",".join(_csv_header(k) for k in keys))
             row = " || ',' || ".join(_csv_cell(f"_postgrest_t.{ident(k)}") for k in keys) or "''"
             return f"{header} || coalesce(E'\\n' || string_agg({row}, E'\\n'), '')"
+        rows = "json_agg(_postgrest_t)"
         if body == Body.STRIPPED:
-            return "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')::text"
-        return "coalesce(json_agg(_postgrest_t), '[]')::text"
+            rows = f"json_strip_nulls({rows})"
+        if single_row:
+            return f"coalesce(({rows}->0)::text, 'null')"
+        return f"coalesce({rows}, '[]')::text"
 
     def _check_paths(self) -> None:
         for path in (
@@ -536,7 +545,10 @@ class StatementBuilder:
             value = f"_r.{ident(column)}"
             if missing_default and column not in present_everywhere:
                 default = relation.columns[column].default or self._base_default(relation, column)
-                value = f"CASE WHEN _e.j::jsonb ? {_literal(column)} THEN {value} ELSE {default or 'NULL'} END"
+                value = (
+                    f"CASE WHEN _e.j::jsonb ? {self.param(column)} THEN {value} "
+                    f"ELSE {default or 'NULL'} END"
+                )
             selected.append(value)
         sql = (
             f"INSERT INTO {target} AS _t0 ({', '.join(ident(c) for c in columns)}) "
@@ -601,14 +613,11 @@ class StatementBuilder:
     def _returning(sql: str, relation: Relation, returning: bool) -> tuple[str, _Level]:
         return (sql + " RETURNING _t0.*" if returning else sql), _Level("_t0", relation, ())
 
-    def written(
-        self, mutation: str, relation: Relation, *, body: str, exact_count: bool
-    ) -> Statement:
+    def written(self, mutation: str, relation: Relation, *, body: str) -> Statement:
         """The rows a write returned, shaped by `select=` (embeds included)."""
         level = _Level("_t0", relation, ())
         entries, keys = self.select_list(level, self.query.select)
         laterals = "".join(level.laterals)
-        del exact_count
         sql = (
             f"WITH pgrst_mutation AS ({mutation}), pgrst_source AS (SELECT {', '.join(entries) or 'NULL'} "
             f"FROM pgrst_mutation _t0{laterals}) "
@@ -674,13 +683,8 @@ class StatementBuilder:
                 body=body,
                 limit=limit,
                 offset=offset,
+                single_row=not function.returns_set and body != Body.CSV,
             )
-            if not function.returns_set and body != Body.CSV:
-                statement.sql = statement.sql.replace(
-                    self.body_sql(body, keys),
-                    "coalesce((json_agg(_postgrest_t)->0)::text, 'null')",
-                    1,
-                )
             return statement
         source = f"{source_prefix}{invocation} _t0(pgrst_scalar)"
         self._check_paths()
@@ -702,14 +706,11 @@ class StatementBuilder:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, separators=(",", ":"))
 
 
 def _pseudo_relation(function: Function) -> Relation:
-    from halo_supabase.local.gateway.rest.schema_cache import Column as CacheColumn
-
+    """A function's OUT/TABLE parameters as the columns of a nameless relation."""
     columns = {
         p.name: CacheColumn(p.name, p.type, None, "X", True, None, None)
         for p in function.out_columns
@@ -770,8 +771,6 @@ def _hint_for(r: Relationship) -> str:
 
 
 def _closest(name: str, names: list[str], kind: str | None, schema: str) -> str | None:
-    import difflib
-
     match = difflib.get_close_matches(name, names, n=1)
     if not match:
         return None
