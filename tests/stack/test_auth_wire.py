@@ -25,6 +25,9 @@ from tests.stack.conftest import Stack
 VERSION = {"X-Supabase-Api-Version": "2024-01-01"}
 
 
+_http = httpx.Client(timeout=30)
+
+
 def post(
     stack: Stack, path: str, *, address: str | None = None, **kwargs: object
 ) -> httpx.Response:
@@ -33,7 +36,7 @@ def post(
         "X-Forwarded-For": address or client_address(),
         **kwargs.pop("headers", {}),  # type: ignore[dict-item]
     }
-    return httpx.post(f"{stack.url}/auth/v1{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+    return _http.post(f"{stack.url}/auth/v1{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
 
 
 def users_named(stack: Stack, address: str) -> int:

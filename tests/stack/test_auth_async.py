@@ -1,0 +1,54 @@
+"""The same Auth flows through supabase-py's async client."""
+
+from __future__ import annotations
+
+import pytest
+from supabase_auth.errors import AuthApiError
+
+from tests.stack.auth_support import PASSWORD, async_client, email, scalar
+from tests.stack.conftest import Stack
+
+
+async def test_async_user_lifecycle(stack: Stack) -> None:
+    client = await async_client(stack)
+    address = email("async")
+    signed_up = await client.auth.sign_up({"email": address, "password": PASSWORD})
+    assert signed_up.session is not None
+    signed_in = await client.auth.sign_in_with_password({"email": address, "password": PASSWORD})
+    assert signed_in.session is not None
+    refreshed = await client.auth.refresh_session()
+    assert refreshed.session is not None
+    assert refreshed.session.refresh_token != signed_in.session.refresh_token
+    user = await client.auth.get_user()
+    assert user is not None and user.user.email == address
+    updated = await client.auth.update_user({"data": {"locale": "fr"}})
+    assert updated.user.user_metadata["locale"] == "fr"
+    await client.auth.sign_out({"scope": "local"})
+    assert await client.auth.get_session() is None
+    # The sign-up session is still there; the signed-out one is gone.
+    assert (
+        scalar(stack.db_url, "select count(*) from auth.sessions where user_id = %s", user.user.id)
+        == 1
+    )
+    with pytest.raises(AuthApiError) as excinfo:
+        await client.auth.sign_in_with_password({"email": address, "password": "wrong-password"})
+    assert (excinfo.value.status, excinfo.value.code) == (400, "invalid_credentials")
+
+
+async def test_async_anonymous_and_admin(stack: Stack) -> None:
+    client = await async_client(stack)
+    anonymous = await client.auth.sign_in_anonymously()
+    assert anonymous.user is not None and anonymous.user.is_anonymous
+    admin = (await async_client(stack, stack.service_role_key)).auth.admin
+    fetched = await admin.get_user_by_id(anonymous.user.id)
+    assert fetched.user.is_anonymous
+    created = await admin.create_user({"email": email("async-admin"), "email_confirm": True})
+    listed = await admin.list_users(page=1, per_page=1000)
+    assert {created.user.id, anonymous.user.id} <= {user.id for user in listed}
+    await admin.delete_user(created.user.id)
+    with pytest.raises(AuthApiError) as excinfo:
+        await admin.get_user_by_id(created.user.id)
+    assert excinfo.value.code == "user_not_found"
+    with pytest.raises(AuthApiError) as excinfo:
+        await client.auth.admin.list_users()
+    assert excinfo.value.code == "not_admin"
