@@ -391,10 +391,14 @@ async def update_user(state: AuthState, request: AuthRequest, _: dict[str, str])
             encrypted = await hash_password(password)
 
         async with conn.transaction():
+            # Re-read under a row lock: the checks above ran before the transaction began.
+            current = await state.users.by_id(conn, user.id, for_update=True)
+            if current is None:
+                raise AuthError(403, "user_not_found", "User from sub claim in JWT does not exist")
             await _apply_user_update(
-                state, conn, caller.session_id, user, params, email, phone, encrypted
+                state, conn, caller.session_id, current, params, email, phone, encrypted
             )
-    return Reply(200, user_json(user))
+    return Reply(200, user_json(current))
 
 
 async def _apply_user_update(
