@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
 from supabase_auth.errors import AuthApiError
 
-from tests.stack.auth_support import PASSWORD, async_client, email, scalar
+from tests.stack.auth_support import PASSWORD, async_client, client_address, email, scalar
 from tests.stack.conftest import Stack
 
 
@@ -52,3 +55,32 @@ async def test_async_anonymous_and_admin(stack: Stack) -> None:
     with pytest.raises(AuthApiError) as excinfo:
         await client.auth.admin.list_users()
     assert excinfo.value.code == "not_admin"
+
+
+async def test_concurrent_refreshes_of_one_token_agree(stack: Stack) -> None:
+    client = await async_client(stack)
+    signed_up = await client.auth.sign_up({"email": email("tabs"), "password": PASSWORD})
+    assert signed_up.session is not None
+    token = signed_up.session.refresh_token
+
+    async with httpx.AsyncClient(base_url=f"{stack.url}/auth/v1") as http:
+
+        async def refresh() -> httpx.Response:
+            return await http.post(
+                "/token?grant_type=refresh_token",
+                json={"refresh_token": token},
+                headers={"apikey": stack.anon_key, "X-Forwarded-For": client_address()},
+            )
+
+        answers = await asyncio.gather(*(refresh() for _ in range(4)))
+    assert [answer.status_code for answer in answers] == [200] * 4
+    # Browser tabs refreshing at once all end up holding the session's one active token.
+    assert len({answer.json()["refresh_token"] for answer in answers}) == 1
+    assert (
+        scalar(
+            stack.db_url,
+            "select count(*) from auth.refresh_tokens where parent = %s",
+            token,
+        )
+        == 1
+    )

@@ -76,8 +76,7 @@ class SessionStore:
         )
         await conn.execute(_SQL["insert_refresh_token"], token, str(user.id), "", session_id)
         await conn.execute(_SQL["add_amr_claim"], session_id, method)
-        user.last_sign_in_at = datetime.now(UTC)
-        await self._users.save(conn, user)
+        await self._users.record_sign_in(conn, user)
         return Grant(user, session_id, token, await self.amr(conn, session_id))
 
     async def amr(self, conn: Connection, session_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -217,6 +217,12 @@ class UserStore:
         saved.identities = user.identities
         user.__dict__.update(saved.__dict__)
 
+    async def record_sign_in(self, conn: Connection, user: UserRecord) -> None:
+        """Stamp `last_sign_in_at` alone, so a sign-in never overwrites a concurrent change."""
+        row = _returned(await conn.fetchrow(_SQL["touch_last_sign_in"], user.id))
+        user.last_sign_in_at = row["last_sign_in_at"]
+        user.updated_at = row["updated_at"]
+
     async def delete(self, conn: Connection, user_id: uuid.UUID) -> None:
         await conn.execute(_SQL["delete_user"], user_id)
 
