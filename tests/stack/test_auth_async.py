@@ -84,3 +84,25 @@ async def test_concurrent_refreshes_of_one_token_agree(stack: Stack) -> None:
         )
         == 1
     )
+
+
+async def test_concurrent_sign_ups_of_one_address_create_one_user(stack: Stack) -> None:
+    address = email("race")
+    async with httpx.AsyncClient(base_url=f"{stack.url}/auth/v1", timeout=30) as http:
+
+        async def sign_up() -> httpx.Response:
+            return await http.post(
+                "/signup",
+                json={"email": address, "password": PASSWORD},
+                headers={
+                    "apikey": stack.anon_key,
+                    "X-Supabase-Api-Version": "2024-01-01",
+                    "X-Forwarded-For": client_address(),
+                },
+            )
+
+        answers = await asyncio.gather(*(sign_up() for _ in range(4)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 422, 422, 422]
+    assert {a.json()["code"] for a in answers if a.status_code == 422} == {"user_already_exists"}
+    assert scalar(stack.db_url, "select count(*) from auth.users where email = %s", address) == 1

@@ -45,6 +45,7 @@ __all__ = [
 GOTRUE_VERSION = "v2.180.0"
 INVALID_LOGIN = "Invalid login credentials"
 _SAVE_FAILED = "Database error saving new user"
+_USER_UNIQUE_KEYS = ("users_email_partial_key", "users_phone_key")
 
 
 def _now() -> datetime:
@@ -98,6 +99,9 @@ async def _create_user(
         user.role = role
         await state.users.save(conn, user)
     except asyncpg.PostgresError as exc:
+        if getattr(exc, "constraint_name", None) in _USER_UNIQUE_KEYS:
+            # A concurrent sign-up with the same address won the race for the unique index.
+            raise AuthError(422, "user_already_exists", "User already registered") from exc
         raise AuthError(500, "unexpected_failure", _SAVE_FAILED) from exc
     return user
 
