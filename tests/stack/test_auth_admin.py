@@ -28,7 +28,9 @@ def test_admin_create_get_update_delete(stack: Stack) -> None:
     assert created.app_metadata == {"provider": "email", "providers": ["email"], "plan": "pro"}
     assert created.user_metadata == {"full_name": "Grace", "email_verified": True}
     assert admin.get_user_by_id(created.id).user.id == created.id
-    assert sync_client(stack).auth.sign_in_with_password({"email": address, "password": PASSWORD})
+    device = sync_client(stack)
+    signed_in = device.auth.sign_in_with_password({"email": address, "password": PASSWORD})
+    assert signed_in.session is not None
 
     updated = admin.update_user_by_id(
         created.id,
@@ -43,6 +45,12 @@ def test_admin_create_get_update_delete(stack: Stack) -> None:
     with pytest.raises(AuthApiError) as excinfo:
         sync_client(stack).auth.sign_in_with_password({"email": address, "password": PASSWORD})
     assert (excinfo.value.status, excinfo.value.code) == (400, "user_banned")
+    with pytest.raises(AuthApiError) as excinfo:
+        device.auth.refresh_session(signed_in.session.refresh_token)
+    assert (excinfo.value.status, excinfo.value.code) == (400, "user_banned")
+    with pytest.raises(AuthApiError) as excinfo:
+        device.auth.get_user(signed_in.session.access_token)
+    assert (excinfo.value.status, excinfo.value.code) == (403, "user_banned")
     admin.update_user_by_id(created.id, {"ban_duration": "none"})
     assert sync_client(stack).auth.sign_in_with_password({"email": address, "password": PASSWORD})
 

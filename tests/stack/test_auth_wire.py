@@ -98,6 +98,32 @@ def test_bodies_that_are_not_the_expected_json_are_bad_json(
     assert scalar(stack.db_url, "select count(*) from auth.users") == before
 
 
+def test_bad_json_on_put_user_changes_nothing(stack: Stack) -> None:
+    client = sync_client(stack)
+    session = client.auth.sign_up(
+        {"email": email("putjson"), "password": PASSWORD, "options": {"data": {"a": 1}}}
+    ).session
+    assert session is not None
+    response = _http.put(
+        f"{stack.url}/auth/v1/user",
+        content=b'{"data": {"a": 2}, "password": 12345678}',
+        headers={
+            **VERSION,
+            "apikey": stack.anon_key,
+            "Authorization": f"Bearer {session.access_token}",
+        },
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "bad_json")
+    assert (
+        scalar(
+            stack.db_url,
+            "select raw_user_meta_data ->> 'a' from auth.users where id = %s",
+            session.user.id,
+        )
+        == "1"
+    )
+
+
 def test_oversized_body_is_refused_unread(stack: Stack) -> None:
     address = email("huge")
     body = b'{"email": "' + address.encode() + b'", "password": "correct-horse-1", "data": {"x": "'
