@@ -10,6 +10,8 @@ from typing import Any, cast
 
 import asyncpg
 
+from halo_supabase.local.gateway.auth import audit
+from halo_supabase.local.gateway.auth.audit import Actor
 from halo_supabase.local.gateway.auth.errors import AuthError
 from halo_supabase.local.gateway.auth.params import (
     PASSWORD_GRANT,
@@ -189,8 +191,12 @@ async def signup(state: AuthState, request: AuthRequest, _: dict[str, str]) -> R
             await state.users.save(conn, user)
         except asyncpg.PostgresError as exc:
             raise AuthError(500, "unexpected_failure", _SAVE_FAILED) from exc
+        traits = {"provider": provider}
         if user.confirmed_at is None:
+            await audit.record(conn, Actor.of(user), "user_confirmation_requested", traits)
             return Reply(200, user_json(user))
+        await audit.record(conn, Actor.of(user), "user_signedup", traits)
+        await audit.record(conn, Actor.of(user), "login", traits)
         grant = await state.sessions.start(conn, user, "password", request.client())
     return _session_reply(state, grant)
 
@@ -312,6 +318,8 @@ async def _password_grant(state: AuthState, request: AuthRequest) -> Reply:
     if phone and user.phone_confirmed_at is None:
         raise AuthError(400, "phone_not_confirmed", "Phone not confirmed")
     async with state.connection() as conn, conn.transaction():
+        provider = "email" if email else "phone"
+        await audit.record(conn, Actor.of(user), "login", {"provider": provider})
         grant = await state.sessions.start(conn, user, "password", request.client())
     return _session_reply(state, grant, weak)
 
@@ -329,6 +337,11 @@ async def _refresh_token_grant(state: AuthState, request: AuthRequest) -> Reply:
             reuse_interval=state.config.refresh_token_reuse_interval,
             rotation_enabled=state.config.refresh_token_rotation,
         )
+        if not isinstance(outcome, AuthError):
+            actor = Actor.of(outcome.user)
+            await audit.record(conn, actor, "token_refreshed")
+            if outcome.swapped:
+                await audit.record(conn, actor, "token_revoked")
     # Raised only now: the revocation that detected reuse has been committed.
     if isinstance(outcome, AuthError):
         raise outcome
@@ -402,6 +415,9 @@ async def update_user(state: AuthState, request: AuthRequest, _: dict[str, str])
             await _apply_user_update(
                 state, conn, caller.session_id, current, params, email, phone, encrypted
             )
+            if params.optional("password") is not None:
+                await audit.record(conn, Actor.of(current), "user_updated_password")
+            await audit.record(conn, Actor.of(current), "user_modified")
     return Reply(200, user_json(current))
 
 
@@ -467,6 +483,7 @@ async def logout(state: AuthState, request: AuthRequest, _: dict[str, str]) -> R
             raise AuthError(400, "validation_failed", f'Unsupported logout scope "{raw_scope}"')
         scope = cast(LogoutScope, raw_scope or "global")
         async with conn.transaction():
+            await audit.record(conn, Actor.of(caller.user), "logout")
             await state.sessions.logout(conn, caller.user.id, caller.session_id, scope)
     return Reply(204)
 

@@ -48,6 +48,7 @@ class Grant:
     session_id: uuid.UUID
     refresh_token: str
     amr: list[dict[str, Any]]
+    swapped: bool = False  # a refresh revoked the presented token and issued a new one
 
 
 def _new_token() -> str:
@@ -133,6 +134,7 @@ class SessionStore:
                 if rotation_enabled:
                     await conn.execute(_SQL["revoke_session_tokens"], session["id"])
                 return _refused("refresh_token_already_used", "Invalid Refresh Token: Already Used")
+        swapped = issued is None
         if issued is None:
             await conn.execute(_SQL["revoke_refresh_token"], token["id"])
             issued = _new_token()
@@ -140,7 +142,7 @@ class SessionStore:
                 _SQL["insert_refresh_token"], issued, str(user.id), presented, session["id"]
             )
         await conn.execute(_SQL["touch_session"], session["id"], client.user_agent, client.ip)
-        return Grant(user, session["id"], issued, await self.amr(conn, session["id"]))
+        return Grant(user, session["id"], issued, await self.amr(conn, session["id"]), swapped)
 
     async def logout(
         self,
