@@ -193,8 +193,7 @@ async def create_user(state: AuthState, request: AuthRequest, _: dict[str, str])
                 user.role = params.text("role") or state.config.audience
                 user.app_metadata.update(params.mapping("app_metadata") or {})
                 if params.flag("email_confirm"):
-                    user.email_confirmed_at = _now()
-                    user.user_metadata["email_verified"] = True
+                    user.confirm_email()
                 if params.flag("phone_confirm"):
                     user.phone_confirmed_at = _now()
                 if sets_ban:
@@ -257,8 +256,7 @@ async def _apply_admin_update(
         user.role = params.text("role").strip()
     email_confirm, phone_confirm = params.flag("email_confirm"), params.flag("phone_confirm")
     if email_confirm:
-        user.email_confirmed_at = _now()
-        user.user_metadata["email_verified"] = True
+        user.confirm_email()
     if phone_confirm:
         user.phone_confirmed_at = _now()
     for provider, value, confirmed in (

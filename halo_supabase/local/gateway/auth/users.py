@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -127,6 +127,11 @@ class UserRecord:
             deleted_at=row["deleted_at"],
             is_anonymous=bool(row["is_anonymous"]),
         )
+
+    def confirm_email(self) -> None:
+        """Mark the address confirmed, as GoTrue's confirmation does (also in the metadata)."""
+        self.email_confirmed_at = datetime.now(UTC)
+        self.user_metadata["email_verified"] = True
 
     def is_banned(self, now: datetime) -> bool:
         return self.banned_until is not None and now < self.banned_until
