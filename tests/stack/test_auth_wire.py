@@ -75,6 +75,22 @@ def test_weak_password_carries_reasons_in_both_shapes(stack: Stack) -> None:
     assert legacy["error_code"] == "weak_password" and legacy["code"] == 422
 
 
+def test_sign_in_with_a_password_below_todays_minimum_warns(stack: Stack) -> None:
+    address = email("oldpw")
+    # Admins may set any password (GoTrue checks strength on sign-up and change, not here).
+    sync_client(stack, stack.service_role_key).auth.admin.create_user(
+        {"email": address, "password": "abc123", "email_confirm": True}
+    )
+    response = post(
+        stack, "/token?grant_type=password", json={"email": address, "password": "abc123"}
+    )
+    assert response.status_code == 200 and response.json()["access_token"]
+    assert response.json()["weak_password"] == {
+        "message": "Password should be at least 8 characters.",
+        "reasons": ["length"],
+    }
+
+
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [
