@@ -192,6 +192,9 @@ def test_settings_health_jwks_and_unknown_routes(stack: Stack) -> None:
     assert httpx.get(f"{stack.url}/auth/v1/health").json()["name"] == "GoTrue"
     assert httpx.get(f"{stack.url}/auth/v1/.well-known/jwks.json").json() == {"keys": []}
     assert httpx.get(f"{stack.url}/auth/v1/nowhere").status_code == 404
+    with pytest.raises(AuthApiError) as excinfo:
+        sync_client(stack).auth.reset_password_for_email(email("forgot"))
+    assert (excinfo.value.status, excinfo.value.code) == (501, "not_implemented")
     assert httpx.delete(f"{stack.url}/auth/v1/signup").status_code == 405
 
 

@@ -42,6 +42,14 @@ _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
     ),
 ]
 
+# GoTrue endpoints the local stack does not serve: answered with a JSON error the clients can
+# raise, instead of a bare 404 that reads as a wrong URL.
+_UNAVAILABLE = re.compile(
+    r"/(otp|verify|recover|resend|magiclink|invite|reauthenticate|authorize|callback|sso(/.*)?"
+    r"|factors(/.*)?|passkeys(/.*)?|user/identities(/.*)?|admin/generate_link|admin/sso(/.*)?"
+    r"|admin/users/[^/]+/factors(/.*)?|admin/audit)"
+)
+
 
 class AuthService:
     def __init__(self, context: GatewayContext) -> None:
@@ -83,6 +91,16 @@ class AuthService:
                 await send_bytes(send, 405, b"", content_type=None)
                 return
             await self._run(handler, request, match.groupdict(), send)
+            return
+        if _UNAVAILABLE.fullmatch(path):
+            error = AuthError(
+                501,
+                "not_implemented",
+                f"{request.method} /auth/v1{path} needs a mailer, SMS, MFA or an identity "
+                "provider, which the local stack does not have (see README, Auth)",
+            )
+            body, headers = render_error(error, request.api_version)
+            await send_json(send, 501, body, headers=headers)
             return
         await send_bytes(
             send, 404, b"404 page not found\n", content_type="text/plain; charset=utf-8"
