@@ -442,5 +442,18 @@ def bench_sentiment(messages: int) -> None:
     run_sentiment_benchmark(messages, out)
 
 
+@bench.command("auth")
+@click.option("--requests", default=400, show_default=True, help="Requests per measurement.")
+@_reports_errors
+def bench_auth(requests: int) -> None:
+    """Requests/s and p50/p95 of sign-in, refresh and GET /user on a scratch stack."""
+    from halo_supabase.bench.auth import run_auth_benchmark
+
+    # One log line per benchmark request would drown the table and slow the client down.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    run_auth_benchmark(get_settings(), requests, out)
+
+
 if __name__ == "__main__":
     main()

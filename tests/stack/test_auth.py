@@ -194,6 +194,18 @@ def test_refresh_rotates_the_token_and_keeps_the_session(stack: Stack) -> None:
         (first.refresh_token, True, None),
         (second.session.refresh_token, False, first.refresh_token),
     ]
+    actions = fetch(
+        stack.db_url,
+        "select payload ->> 'action', payload ->> 'log_type' from auth.audit_log_entries "
+        "where payload ->> 'actor_id' = %s",
+        first.user.id,
+    )
+    assert sorted(actions) == [
+        ("login", "account"),
+        ("token_refreshed", "token"),
+        ("token_revoked", "token"),
+        ("user_signedup", "team"),
+    ]
 
 
 def test_a_lost_refresh_answer_can_be_fetched_again(stack: Stack) -> None:

@@ -25,6 +25,9 @@ from tests.stack.conftest import Stack
 VERSION = {"X-Supabase-Api-Version": "2024-01-01"}
 
 
+_http = httpx.Client(timeout=30)
+
+
 def post(
     stack: Stack, path: str, *, address: str | None = None, **kwargs: object
 ) -> httpx.Response:
@@ -33,7 +36,7 @@ def post(
         "X-Forwarded-For": address or client_address(),
         **kwargs.pop("headers", {}),  # type: ignore[dict-item]
     }
-    return httpx.post(f"{stack.url}/auth/v1{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+    return _http.post(f"{stack.url}/auth/v1{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
 
 
 def users_named(stack: Stack, address: str) -> int:
@@ -72,6 +75,22 @@ def test_weak_password_carries_reasons_in_both_shapes(stack: Stack) -> None:
     assert legacy["error_code"] == "weak_password" and legacy["code"] == 422
 
 
+def test_sign_in_with_a_password_below_todays_minimum_warns(stack: Stack) -> None:
+    address = email("oldpw")
+    # Admins may set any password (GoTrue checks strength on sign-up and change, not here).
+    sync_client(stack, stack.service_role_key).auth.admin.create_user(
+        {"email": address, "password": "abc123", "email_confirm": True}
+    )
+    response = post(
+        stack, "/token?grant_type=password", json={"email": address, "password": "abc123"}
+    )
+    assert response.status_code == 200 and response.json()["access_token"]
+    assert response.json()["weak_password"] == {
+        "message": "Password should be at least 8 characters.",
+        "reasons": ["length"],
+    }
+
+
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [
@@ -93,6 +112,32 @@ def test_bodies_that_are_not_the_expected_json_are_bad_json(
     assert response.json()["code"] == "bad_json"
     assert response.json()["message"].startswith("Could not parse request body as JSON: ")
     assert scalar(stack.db_url, "select count(*) from auth.users") == before
+
+
+def test_bad_json_on_put_user_changes_nothing(stack: Stack) -> None:
+    client = sync_client(stack)
+    session = client.auth.sign_up(
+        {"email": email("putjson"), "password": PASSWORD, "options": {"data": {"a": 1}}}
+    ).session
+    assert session is not None
+    response = _http.put(
+        f"{stack.url}/auth/v1/user",
+        content=b'{"data": {"a": 2}, "password": 12345678}',
+        headers={
+            **VERSION,
+            "apikey": stack.anon_key,
+            "Authorization": f"Bearer {session.access_token}",
+        },
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "bad_json")
+    assert (
+        scalar(
+            stack.db_url,
+            "select raw_user_meta_data ->> 'a' from auth.users where id = %s",
+            session.user.id,
+        )
+        == "1"
+    )
 
 
 def test_oversized_body_is_refused_unread(stack: Stack) -> None:
@@ -147,6 +192,9 @@ def test_settings_health_jwks_and_unknown_routes(stack: Stack) -> None:
     assert httpx.get(f"{stack.url}/auth/v1/health").json()["name"] == "GoTrue"
     assert httpx.get(f"{stack.url}/auth/v1/.well-known/jwks.json").json() == {"keys": []}
     assert httpx.get(f"{stack.url}/auth/v1/nowhere").status_code == 404
+    with pytest.raises(AuthApiError) as excinfo:
+        sync_client(stack).auth.reset_password_for_email(email("forgot"))
+    assert (excinfo.value.status, excinfo.value.code) == (501, "not_implemented")
     assert httpx.delete(f"{stack.url}/auth/v1/signup").status_code == 405
 
 

@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 import asyncpg
 
+from halo_supabase.local.gateway.auth import audit
+from halo_supabase.local.gateway.auth.audit import Actor, user_traits
 from halo_supabase.local.gateway.auth.errors import AuthError
 from halo_supabase.local.gateway.auth.params import ADMIN_USER, ADMIN_USER_DELETE, Params, decode
 from halo_supabase.local.gateway.auth.passwords import (
@@ -191,13 +193,18 @@ async def create_user(state: AuthState, request: AuthRequest, _: dict[str, str])
                 user.role = params.text("role") or state.config.audience
                 user.app_metadata.update(params.mapping("app_metadata") or {})
                 if params.flag("email_confirm"):
-                    user.email_confirmed_at = _now()
-                    user.user_metadata["email_verified"] = True
+                    user.confirm_email()
                 if params.flag("phone_confirm"):
                     user.phone_confirmed_at = _now()
                 if sets_ban:
                     user.banned_until = banned_until
                 await state.users.save(conn, user)
+                await audit.record(
+                    conn,
+                    Actor.admin(str(claims.get("role"))),
+                    "user_signedup",
+                    {**user_traits(user), "provider": providers[0]},
+                )
         except asyncpg.PostgresError as exc:
             raise AuthError(500, "unexpected_failure", "Database error creating new user") from exc
     return Reply(200, user_json(user))
@@ -205,7 +212,7 @@ async def create_user(state: AuthState, request: AuthRequest, _: dict[str, str])
 
 async def update_user(state: AuthState, request: AuthRequest, path: dict[str, str]) -> Reply:
     async with state.connection() as conn:
-        await state.guards.admin(request, conn)
+        claims = await state.guards.admin(request, conn)
         async with conn.transaction():
             user = await _target(state, conn, path)
             params = await request.params(ADMIN_USER)
@@ -231,6 +238,9 @@ async def update_user(state: AuthState, request: AuthRequest, path: dict[str, st
                 await state.users.save(conn, user)
             except asyncpg.PostgresError as exc:
                 raise AuthError(500, "unexpected_failure", "Error updating user") from exc
+            await audit.record(
+                conn, Actor.admin(str(claims.get("role"))), "user_modified", user_traits(user)
+            )
     return Reply(200, user_json(user))
 
 
@@ -246,8 +256,7 @@ async def _apply_admin_update(
         user.role = params.text("role").strip()
     email_confirm, phone_confirm = params.flag("email_confirm"), params.flag("phone_confirm")
     if email_confirm:
-        user.email_confirmed_at = _now()
-        user.user_metadata["email_verified"] = True
+        user.confirm_email()
     if phone_confirm:
         user.phone_confirmed_at = _now()
     for provider, value, confirmed in (
@@ -278,12 +287,15 @@ async def _apply_admin_update(
 
 async def delete_user(state: AuthState, request: AuthRequest, path: dict[str, str]) -> Reply:
     async with state.connection() as conn:
-        await state.guards.admin(request, conn)
+        claims = await state.guards.admin(request, conn)
         async with conn.transaction():
             user = await _target(state, conn, path)
             raw = await request.raw_body()
             # The body is optional; when present it must decode.
             soft = decode(raw, ADMIN_USER_DELETE).flag("should_soft_delete") if raw else False
+            await audit.record(
+                conn, Actor.admin(str(claims.get("role"))), "user_deleted", user_traits(user)
+            )
             if not soft:
                 await state.users.delete(conn, user.id)
             elif user.deleted_at is None:

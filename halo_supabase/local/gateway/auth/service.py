@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from halo_supabase.local.gateway.app import GatewayContext
-from halo_supabase.local.gateway.auth import account, admin
+from halo_supabase.local.gateway.auth import admin, current_user, grants, metadata, signup
 from halo_supabase.local.gateway.auth.config import AuthConfig
 from halo_supabase.local.gateway.auth.errors import AuthError, render_error
 from halo_supabase.local.gateway.auth.guards import Guards
@@ -28,19 +28,27 @@ Handler = Callable[[AuthState, AuthRequest, dict[str, str]], Awaitable[Reply]]
 
 _USER_ID = r"(?P<user_id>[^/]+)"
 _ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-    (re.compile(r"/signup"), {"POST": account.signup}),
-    (re.compile(r"/token"), {"POST": account.token}),
-    (re.compile(r"/user"), {"GET": account.get_user, "PUT": account.update_user}),
-    (re.compile(r"/logout"), {"POST": account.logout}),
-    (re.compile(r"/settings"), {"GET": account.settings}),
-    (re.compile(r"/health"), {"GET": account.health}),
-    (re.compile(r"/\.well-known/jwks\.json"), {"GET": account.jwks}),
+    (re.compile(r"/signup"), {"POST": signup.signup}),
+    (re.compile(r"/token"), {"POST": grants.token}),
+    (re.compile(r"/user"), {"GET": current_user.get_user, "PUT": current_user.update_user}),
+    (re.compile(r"/logout"), {"POST": current_user.logout}),
+    (re.compile(r"/settings"), {"GET": metadata.settings}),
+    (re.compile(r"/health"), {"GET": metadata.health}),
+    (re.compile(r"/\.well-known/jwks\.json"), {"GET": metadata.jwks}),
     (re.compile(r"/admin/users"), {"GET": admin.list_users, "POST": admin.create_user}),
     (
         re.compile(rf"/admin/users/{_USER_ID}"),
         {"GET": admin.get_user, "PUT": admin.update_user, "DELETE": admin.delete_user},
     ),
 ]
+
+# GoTrue endpoints the local stack does not serve: answered with a JSON error the clients can
+# raise, instead of a bare 404 that reads as a wrong URL.
+_UNAVAILABLE = re.compile(
+    r"/(otp|verify|recover|resend|magiclink|invite|reauthenticate|authorize|callback|sso(/.*)?"
+    r"|factors(/.*)?|passkeys(/.*)?|user/identities(/.*)?|admin/generate_link|admin/sso(/.*)?"
+    r"|admin/users/[^/]+/factors(/.*)?|admin/audit)"
+)
 
 
 class AuthService:
@@ -83,6 +91,16 @@ class AuthService:
                 await send_bytes(send, 405, b"", content_type=None)
                 return
             await self._run(handler, request, match.groupdict(), send)
+            return
+        if _UNAVAILABLE.fullmatch(path):
+            error = AuthError(
+                501,
+                "not_implemented",
+                f"{request.method} /auth/v1{path} needs a mailer, SMS, MFA or an identity "
+                "provider, which the local stack does not have (see README, Auth)",
+            )
+            body, headers = render_error(error, request.api_version)
+            await send_json(send, 501, body, headers=headers)
             return
         await send_bytes(
             send, 404, b"404 page not found\n", content_type="text/plain; charset=utf-8"

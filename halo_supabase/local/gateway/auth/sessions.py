@@ -48,6 +48,7 @@ class Grant:
     session_id: uuid.UUID
     refresh_token: str
     amr: list[dict[str, Any]]
+    swapped: bool = False  # a refresh revoked the presented token and issued a new one
 
 
 def _new_token() -> str:
@@ -76,8 +77,7 @@ class SessionStore:
         )
         await conn.execute(_SQL["insert_refresh_token"], token, str(user.id), "", session_id)
         await conn.execute(_SQL["add_amr_claim"], session_id, method)
-        user.last_sign_in_at = datetime.now(UTC)
-        await self._users.save(conn, user)
+        await self._users.record_sign_in(conn, user)
         return Grant(user, session_id, token, await self.amr(conn, session_id))
 
     async def amr(self, conn: Connection, session_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -134,6 +134,7 @@ class SessionStore:
                 if rotation_enabled:
                     await conn.execute(_SQL["revoke_session_tokens"], session["id"])
                 return _refused("refresh_token_already_used", "Invalid Refresh Token: Already Used")
+        swapped = issued is None
         if issued is None:
             await conn.execute(_SQL["revoke_refresh_token"], token["id"])
             issued = _new_token()
@@ -141,7 +142,7 @@ class SessionStore:
                 _SQL["insert_refresh_token"], issued, str(user.id), presented, session["id"]
             )
         await conn.execute(_SQL["touch_session"], session["id"], client.user_agent, client.ip)
-        return Grant(user, session["id"], issued, await self.amr(conn, session["id"]))
+        return Grant(user, session["id"], issued, await self.amr(conn, session["id"]), swapped)
 
     async def logout(
         self,

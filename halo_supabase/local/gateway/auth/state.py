@@ -6,13 +6,17 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
 from halo_supabase.local.gateway.auth.config import AuthConfig
 from halo_supabase.local.gateway.auth.guards import Guards
 from halo_supabase.local.gateway.auth.ratelimit import RateLimiter
-from halo_supabase.local.gateway.auth.sessions import SessionStore
+from halo_supabase.local.gateway.auth.request import AuthRequest, Reply
+from halo_supabase.local.gateway.auth.sessions import Grant, SessionStore
+from halo_supabase.local.gateway.auth.shapes import session_json
 from halo_supabase.local.gateway.auth.tokens import AccessTokenIssuer
 from halo_supabase.local.gateway.auth.users import Connection, UserStore
 
@@ -50,6 +54,22 @@ class AuthState:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    def audience(self, request: AuthRequest, claims: dict[str, Any] | None) -> str:
+        return request.requested_audience(claims, self.config.audience, self.config.admin_roles)
+
+    def session_reply(self, grant: Grant, weak_password: dict[str, Any] | None = None) -> Reply:
+        """GoTrue's session response: a fresh access token for `grant`'s session."""
+        now = int(datetime.now(UTC).timestamp())
+        access_token, expires_at = self.issuer.issue(
+            grant.user, grant.session_id, grant.amr, now=now
+        )
+        return Reply(
+            200,
+            session_json(
+                access_token, expires_at, now, grant.refresh_token, grant.user, weak_password
+            ),
+        )
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

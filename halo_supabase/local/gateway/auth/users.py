@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -128,6 +128,11 @@ class UserRecord:
             is_anonymous=bool(row["is_anonymous"]),
         )
 
+    def confirm_email(self) -> None:
+        """Mark the address confirmed, as GoTrue's confirmation does (also in the metadata)."""
+        self.email_confirmed_at = datetime.now(UTC)
+        self.user_metadata["email_verified"] = True
+
     def is_banned(self, now: datetime) -> bool:
         return self.banned_until is not None and now < self.banned_until
 
@@ -216,6 +221,12 @@ class UserStore:
         saved = UserRecord.from_row(_returned(row))
         saved.identities = user.identities
         user.__dict__.update(saved.__dict__)
+
+    async def record_sign_in(self, conn: Connection, user: UserRecord) -> None:
+        """Stamp `last_sign_in_at` alone, so a sign-in never overwrites a concurrent change."""
+        row = _returned(await conn.fetchrow(_SQL["touch_last_sign_in"], user.id))
+        user.last_sign_in_at = row["last_sign_in_at"]
+        user.updated_at = row["updated_at"]
 
     async def delete(self, conn: Connection, user_id: uuid.UUID) -> None:
         await conn.execute(_SQL["delete_user"], user_id)

@@ -72,6 +72,11 @@ update auth.users set
 where id = $1
 returning *
 
+-- name: touch_last_sign_in
+update auth.users set last_sign_in_at = now(), updated_at = now()
+where id = $1
+returning last_sign_in_at, updated_at
+
 -- name: delete_user
 delete from auth.users where id = $1
 
