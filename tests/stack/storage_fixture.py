@@ -68,12 +68,15 @@ def storage_world_fixture(stack: Stack) -> Iterator[StorageWorld]:
     with psycopg.connect(stack.db_url, autocommit=True) as conn:
         conn.execute((FIXTURES / "policies.sql").read_text())
     service = create_client(stack.url, stack.service_role_key)
-    service.storage.create_bucket("sf-private")
-    service.storage.create_bucket("sf-public", options={"public": True})
-    service.storage.create_bucket(
-        "sf-limits",
-        options={"file_size_limit": 1024, "allowed_mime_types": ["text/plain", "image/*"]},
-    )
+    # Each test module that imports this fixture gets its own instance: buckets may exist already.
+    existing = {bucket.id for bucket in service.storage.list_buckets()}
+    for name, options in (
+        ("sf-private", {}),
+        ("sf-public", {"public": True}),
+        ("sf-limits", {"file_size_limit": 1024, "allowed_mime_types": ["text/plain", "image/*"]}),
+    ):
+        if name not in existing:
+            service.storage.create_bucket(name, options=options)  # type: ignore[arg-type]
     user_a, user_b = str(uuid.uuid4()), str(uuid.uuid4())
     yield StorageWorld(
         stack=stack,

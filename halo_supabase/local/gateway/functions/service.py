@@ -78,10 +78,17 @@ class FunctionsService:
         return env
 
     async def startup(self) -> None:
-        # trust_env=False: loopback traffic to the workers must never go through an HTTP proxy.
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(None, connect=5.0), trust_env=False, follow_redirects=False
-        )
+        return None
+
+    def _client(self) -> httpx.AsyncClient:
+        # Made on first use: building its TLS context costs tens of milliseconds of gateway
+        # start-up that a stack without function calls should not pay. trust_env=False: loopback
+        # traffic to the workers must never go through an HTTP proxy.
+        if self.client is None:
+            self.client = httpx.AsyncClient(
+                timeout=httpx.Timeout(None, connect=5.0), trust_env=False, follow_redirects=False
+            )
+        return self.client
 
     async def shutdown(self) -> None:
         for worker in self.workers.values():
@@ -158,10 +165,10 @@ class FunctionsService:
     async def _proxy(
         self, worker: FunctionWorker, request: Request, headers: list[tuple[str, str]], send: Send
     ) -> None:
-        assert self.client is not None
+        client = self._client()
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         query = f"?{request.query_string}" if request.query_string else ""
-        upstream = self.client.build_request(
+        upstream = client.build_request(
             request.method,
             f"http://127.0.0.1:{worker.port}{_raw_path(request)}{query}",
             headers=headers,
@@ -169,7 +176,7 @@ class FunctionsService:
         )
         started = False
         try:
-            response = await self.client.send(upstream, stream=True)
+            response = await client.send(upstream, stream=True)
             try:
                 await send(
                     {
