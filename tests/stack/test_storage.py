@@ -283,3 +283,21 @@ def test_bad_input_is_refused_and_nothing_is_stored(storage_world: StorageWorld)
     assert (storage_world.blob_count(), storage_world.object_rows("sf-limits")) == (blobs, rows)
     limits.upload(f"{folder}/ok.png", b"x" * 1024, {"content-type": "image/png"})
     assert storage_world.object_rows("sf-limits") == rows + 1
+
+
+def test_bucket_listing_options_and_unknown_routes(storage_world: StorageWorld) -> None:
+    url = f"{storage_world.stack.url}/storage/v1"
+    headers = {"apikey": storage_world.stack.service_role_key}
+    listed = httpx.get(
+        f"{url}/bucket",
+        params={"search": "sf-", "sortColumn": "name", "sortOrder": "desc", "limit": 2},
+        headers=headers,
+    ).json()
+    assert [b["id"] for b in listed] == ["sf-public", "sf-private"]
+    assert listed[0]["owner"] == "" and listed[0]["type"] == "STANDARD"
+    offset = httpx.get(f"{url}/bucket", params={"search": "sf-", "offset": 2}, headers=headers)
+    assert [b["id"] for b in offset.json()] == ["sf-public"]
+    unknown = httpx.get(f"{url}/nowhere", headers=headers)
+    assert (
+        unknown.status_code == 404 and unknown.json()["message"] == "Route GET:/nowhere not found"
+    )
