@@ -301,3 +301,59 @@ def test_bucket_listing_options_and_unknown_routes(storage_world: StorageWorld) 
     assert (
         unknown.status_code == 404 and unknown.json()["message"] == "Route GET:/nowhere not found"
     )
+
+
+def test_names_with_spaces_and_accents_round_trip_and_sign(storage_world: StorageWorld) -> None:
+    bucket = client_as(storage_world.stack, storage_world.token_a).storage.from_("sf-private")
+    key = f"{storage_world.user_a}/dossiers/résumé final (2).txt"
+    bucket.upload(key, "été".encode(), {"content-type": "text/plain; charset=utf-8"})
+    assert bucket.download(key) == "été".encode()
+    assert [e["name"] for e in bucket.list(f"{storage_world.user_a}/dossiers")] == [
+        "résumé final (2).txt"
+    ]
+    signed = bucket.create_signed_url(key, 60)
+    assert httpx.get(signed["signedURL"]).content == "été".encode()
+    bucket.remove([key])
+
+
+def test_signed_upload_also_accepts_post_and_refuses_a_used_name(
+    storage_world: StorageWorld,
+) -> None:
+    a = client_as(storage_world.stack, storage_world.token_a).storage.from_("sf-private")
+    key = f"{storage_world.user_a}/posted.bin"
+    ticket = a.create_signed_upload_url(key)
+    url = f"{storage_world.stack.url}/storage/v1/object/upload/sign/sf-private/{key}"
+    posted = httpx.post(
+        url,
+        params={"token": ticket["token"]},
+        content=b"\x00\x01binary",
+        headers={
+            "content-type": "application/octet-stream",
+            "apikey": storage_world.stack.anon_key,
+        },
+    )
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["Key"] == f"sf-private/{key}"
+    assert a.download(key) == b"\x00\x01binary"
+    # The ticket was not made with upsert: the name is taken now.
+    again = httpx.put(url, params={"token": ticket["token"]}, content=b"x")
+    assert again.json()["statusCode"] == "409"
+    assert a.download(key) == b"\x00\x01binary"
+
+
+def test_malformed_bodies_are_400s(storage_world: StorageWorld) -> None:
+    url = f"{storage_world.stack.url}/storage/v1"
+    headers = {"apikey": storage_world.stack.service_role_key, "content-type": "application/json"}
+    bad_json = httpx.post(f"{url}/bucket", content=b"{nope", headers=headers)
+    assert (bad_json.status_code, bad_json.json()["statusCode"]) == (400, "400")
+    no_prefix = httpx.post(f"{url}/object/list/sf-private", json={}, headers=headers)
+    assert no_prefix.json()["message"] == "body must have required property 'prefix'"
+    bad_name = httpx.post(f"{url}/bucket", json={"name": "a/b"}, headers=headers)
+    assert bad_name.json()["code"] == "InvalidBucketName"
+    bad_limit = httpx.post(
+        f"{url}/bucket", json={"name": "sf-bad-limit", "file_size_limit": "lots"}, headers=headers
+    )
+    assert bad_limit.json()["code"] == "InvalidRequest"
+    assert "sf-bad-limit" not in {
+        b["id"] for b in httpx.get(f"{url}/bucket", headers=headers).json()
+    }
