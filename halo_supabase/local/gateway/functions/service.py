@@ -166,11 +166,12 @@ class FunctionsService:
         self, worker: FunctionWorker, request: Request, headers: list[tuple[str, str]], send: Send
     ) -> None:
         client = self._client()
+        port = worker.port
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         query = f"?{request.query_string}" if request.query_string else ""
         upstream = client.build_request(
             request.method,
-            f"http://127.0.0.1:{worker.port}{_raw_path(request)}{query}",
+            f"http://127.0.0.1:{port}{_raw_path(request)}{query}",
             headers=headers,
             content=_request_body(request.receive) if has_body else None,
         )
@@ -197,7 +198,9 @@ class FunctionsService:
                 await response.aclose()
         except httpx.TransportError:
             log.exception("function worker failed", extra={"action": "functions.proxy"})
-            if not worker.alive:
+            # The worker died or stopped answering (its exit may not be reaped yet): stop it so
+            # the next request starts a fresh one (unless another request already did).
+            if worker.port == port:
                 await worker.stop()
             if started:
                 await send({"type": "http.response.body", "body": b""})
