@@ -190,6 +190,11 @@ def test_public_bucket_is_readable_by_anyone_through_its_public_url(
     assert response.headers["content-type"] == "text/plain"
     assert response.headers["cache-control"] == "max-age=60"
     assert anon.from_("sf-public").download(key) == b"public bytes"
+    base = f"{storage_world.stack.url}/storage/v1/object"
+    head = httpx.head(f"{base}/public/sf-public/{key}")
+    assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", "12")
+    public_info = httpx.get(f"{base}/info/public/sf-public/{key}").json()
+    assert (public_info["size"], public_info["content_type"]) == (12, "text/plain")
     attachment = httpx.get(anon.from_("sf-public").get_public_url(key, {"download": "x.txt"}))
     assert "attachment" in attachment.headers["content-disposition"]
     with pytest.raises(StorageApiError):
