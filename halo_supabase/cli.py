@@ -455,5 +455,17 @@ def bench_auth(requests: int) -> None:
     run_auth_benchmark(get_settings(), requests, out)
 
 
+@bench.command("storage")
+@click.option("--count", default=200, show_default=True, help="Requests per measurement.")
+@_reports_errors
+def bench_storage(count: int) -> None:
+    """Time Storage uploads, downloads, listing, signing and Edge Function calls."""
+    from halo_supabase.bench.storage import run_storage_benchmark
+
+    # One line per request from the clients' HTTP library would bury the table.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run_storage_benchmark(get_settings(), count, out)
+
+
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ const raw = await bucket.upload(`${userId}/js/raw.txt`, Buffer.from("raw body"),
   metadata: { source: "js" },
 });
 out.rawUpload = { path: raw.data?.path, error: raw.error?.message ?? null };
+out.rawMetadata = (await bucket.info(`${userId}/js/raw.txt`)).data?.metadata;
 const form = await bucket.upload(`${userId}/js/form.json`, new Blob(['{"a":1}'], { type: "application/json" }));
 out.formUpload = { path: form.data?.path, error: form.error?.message ?? null };
 const duplicate = await bucket.upload(`${userId}/js/raw.txt`, Buffer.from("again"), { contentType: "text/plain" });

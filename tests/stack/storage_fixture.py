@@ -68,14 +68,13 @@ def storage_world_fixture(stack: Stack) -> Iterator[StorageWorld]:
     with psycopg.connect(stack.db_url, autocommit=True) as conn:
         conn.execute((FIXTURES / "policies.sql").read_text())
     service = create_client(stack.url, stack.service_role_key)
-    # Each test module that imports this fixture gets its own session instance: create once.
+    # Each test module that imports this fixture gets its own instance: buckets may exist already.
     existing = {bucket.id for bucket in service.storage.list_buckets()}
-    buckets: dict[str, dict[str, object]] = {
-        "sf-private": {},
-        "sf-public": {"public": True},
-        "sf-limits": {"file_size_limit": 1024, "allowed_mime_types": ["text/plain", "image/*"]},
-    }
-    for name, options in buckets.items():
+    for name, options in (
+        ("sf-private", {}),
+        ("sf-public", {"public": True}),
+        ("sf-limits", {"file_size_limit": 1024, "allowed_mime_types": ["text/plain", "image/*"]}),
+    ):
         if name not in existing:
             service.storage.create_bucket(name, options=options)  # type: ignore[arg-type]
     user_a, user_b = str(uuid.uuid4()), str(uuid.uuid4())

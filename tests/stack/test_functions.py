@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import time
@@ -13,6 +14,7 @@ import pytest
 from deno import find_deno_bin
 from supabase_functions.errors import FunctionsHttpError
 
+from halo_supabase.settings import LOCAL_PUBLISHABLE_KEY
 from supabase import acreate_client, create_client
 from tests.conftest import REPO
 from tests.stack.conftest import FUNCTIONS_FIXTURE, Stack
@@ -48,7 +50,7 @@ def test_invoke_forwards_body_headers_and_environment(functions: Stack) -> None:
     assert data["greeting"] == "Hello, Ada!"
     assert (data["method"], data["path"], data["custom"]) == ("POST", "/echo", "kept")
     assert data["contentType"] == "application/json"
-    assert data["authorization"] == "Bearer "
+    assert data["authorization"] == "Bearer eyJ"
     assert data["env"] == {
         "url": functions.url,
         "anon": True,
@@ -121,6 +123,23 @@ def test_verify_jwt_as_the_edge_runtime_answers(functions: Stack) -> None:
     assert httpx.options(url).status_code != 401
 
 
+def test_opaque_publishable_key_stands_for_the_anon_jwt(functions: Stack) -> None:
+    response = httpx.post(
+        f"{functions.url}/functions/v1/echo",
+        headers={
+            "apikey": LOCAL_PUBLISHABLE_KEY,
+            "Authorization": f"Bearer {LOCAL_PUBLISHABLE_KEY}",
+        },
+        json={"name": "Opaque"},
+    )
+    assert response.status_code == 200
+    assert response.json()["authorization"] == "Bearer eyJ"  # rewritten to the anon JWT
+    unknown = httpx.post(
+        f"{functions.url}/functions/v1/echo", headers={"apikey": "sb_publishable_not_ours"}
+    )
+    assert (unknown.status_code, unknown.json()) == (401, {"msg": "Invalid JWT"})
+
+
 def test_unknown_disabled_and_shared_folders_are_not_functions(functions: Stack) -> None:
     for name in ("nope", "disabled", "_shared", "echo%2e%2e"):
         response = httpx.post(
@@ -150,7 +169,14 @@ def test_editing_a_function_reloads_it(functions: Stack) -> None:
         (folder / "index.ts").write_text(source.replace("VERSION", "first"))
         url = f"{functions.url}/functions/v1/{folder.name}"
         headers = {"apikey": functions.anon_key}
-        assert httpx.get(url, headers=headers, timeout=60).text == "first"
+
+        async def cold_burst() -> list[str]:
+            # Eight first calls at once share one worker start (the per-function lock).
+            async with httpx.AsyncClient(timeout=60) as client:
+                calls = [client.get(url, headers=headers) for _ in range(8)]
+                return [response.text for response in await asyncio.gather(*calls)]
+
+        assert asyncio.run(cold_burst()) == ["first"] * 8
         (folder / "index.ts").write_text(source.replace("VERSION", "second"))
         assert httpx.get(url, headers=headers, timeout=60).text == "second"
     finally:

@@ -190,6 +190,11 @@ def test_public_bucket_is_readable_by_anyone_through_its_public_url(
     assert response.headers["content-type"] == "text/plain"
     assert response.headers["cache-control"] == "max-age=60"
     assert anon.from_("sf-public").download(key) == b"public bytes"
+    base = f"{storage_world.stack.url}/storage/v1/object"
+    head = httpx.head(f"{base}/public/sf-public/{key}")
+    assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", "12")
+    public_info = httpx.get(f"{base}/info/public/sf-public/{key}").json()
+    assert (public_info["size"], public_info["content_type"]) == (12, "text/plain")
     attachment = httpx.get(anon.from_("sf-public").get_public_url(key, {"download": "x.txt"}))
     assert "attachment" in attachment.headers["content-disposition"]
     with pytest.raises(StorageApiError):
@@ -283,3 +288,77 @@ def test_bad_input_is_refused_and_nothing_is_stored(storage_world: StorageWorld)
     assert (storage_world.blob_count(), storage_world.object_rows("sf-limits")) == (blobs, rows)
     limits.upload(f"{folder}/ok.png", b"x" * 1024, {"content-type": "image/png"})
     assert storage_world.object_rows("sf-limits") == rows + 1
+
+
+def test_bucket_listing_options_and_unknown_routes(storage_world: StorageWorld) -> None:
+    url = f"{storage_world.stack.url}/storage/v1"
+    headers = {"apikey": storage_world.stack.service_role_key}
+    listed = httpx.get(
+        f"{url}/bucket",
+        params={"search": "sf-", "sortColumn": "name", "sortOrder": "desc", "limit": 2},
+        headers=headers,
+    ).json()
+    assert [b["id"] for b in listed] == ["sf-public", "sf-private"]
+    assert listed[0]["owner"] == "" and listed[0]["type"] == "STANDARD"
+    offset = httpx.get(f"{url}/bucket", params={"search": "sf-", "offset": 2}, headers=headers)
+    assert [b["id"] for b in offset.json()] == ["sf-public"]
+    unknown = httpx.get(f"{url}/nowhere", headers=headers)
+    assert (
+        unknown.status_code == 404 and unknown.json()["message"] == "Route GET:/nowhere not found"
+    )
+
+
+def test_names_with_spaces_and_accents_round_trip_and_sign(storage_world: StorageWorld) -> None:
+    bucket = client_as(storage_world.stack, storage_world.token_a).storage.from_("sf-private")
+    key = f"{storage_world.user_a}/dossiers/résumé final (2).txt"
+    bucket.upload(key, "été".encode(), {"content-type": "text/plain; charset=utf-8"})
+    assert bucket.download(key) == "été".encode()
+    assert [e["name"] for e in bucket.list(f"{storage_world.user_a}/dossiers")] == [
+        "résumé final (2).txt"
+    ]
+    signed = bucket.create_signed_url(key, 60)
+    assert httpx.get(signed["signedURL"]).content == "été".encode()
+    bucket.remove([key])
+
+
+def test_signed_upload_also_accepts_post_and_refuses_a_used_name(
+    storage_world: StorageWorld,
+) -> None:
+    a = client_as(storage_world.stack, storage_world.token_a).storage.from_("sf-private")
+    key = f"{storage_world.user_a}/posted.bin"
+    ticket = a.create_signed_upload_url(key)
+    url = f"{storage_world.stack.url}/storage/v1/object/upload/sign/sf-private/{key}"
+    posted = httpx.post(
+        url,
+        params={"token": ticket["token"]},
+        content=b"\x00\x01binary",
+        headers={
+            "content-type": "application/octet-stream",
+            "apikey": storage_world.stack.anon_key,
+        },
+    )
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["Key"] == f"sf-private/{key}"
+    assert a.download(key) == b"\x00\x01binary"
+    # The ticket was not made with upsert: the name is taken now.
+    again = httpx.put(url, params={"token": ticket["token"]}, content=b"x")
+    assert again.json()["statusCode"] == "409"
+    assert a.download(key) == b"\x00\x01binary"
+
+
+def test_malformed_bodies_are_400s(storage_world: StorageWorld) -> None:
+    url = f"{storage_world.stack.url}/storage/v1"
+    headers = {"apikey": storage_world.stack.service_role_key, "content-type": "application/json"}
+    bad_json = httpx.post(f"{url}/bucket", content=b"{nope", headers=headers)
+    assert (bad_json.status_code, bad_json.json()["statusCode"]) == (400, "400")
+    no_prefix = httpx.post(f"{url}/object/list/sf-private", json={}, headers=headers)
+    assert no_prefix.json()["message"] == "body must have required property 'prefix'"
+    bad_name = httpx.post(f"{url}/bucket", json={"name": "a/b"}, headers=headers)
+    assert bad_name.json()["code"] == "InvalidBucketName"
+    bad_limit = httpx.post(
+        f"{url}/bucket", json={"name": "sf-bad-limit", "file_size_limit": "lots"}, headers=headers
+    )
+    assert bad_limit.json()["code"] == "InvalidRequest"
+    assert "sf-bad-limit" not in {
+        b["id"] for b in httpx.get(f"{url}/bucket", headers=headers).json()
+    }

@@ -16,6 +16,7 @@ def test_storage_through_supabase_js(storage_world: StorageWorld) -> None:
     user = storage_world.user_a
     out = run_js(storage_world.stack, "storage.mjs", storage_world.token_a, user)
     assert out["rawUpload"] == {"path": f"{user}/js/raw.txt", "error": None}
+    assert out["rawMetadata"] == {"source": "js"}  # sent base64 in x-metadata
     assert out["formUpload"] == {"path": f"{user}/js/form.json", "error": None}
     assert out["duplicate"] == {
         "status": 400,

@@ -78,10 +78,17 @@ class FunctionsService:
         return env
 
     async def startup(self) -> None:
-        # trust_env=False: loopback traffic to the workers must never go through an HTTP proxy.
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(None, connect=5.0), trust_env=False, follow_redirects=False
-        )
+        return None
+
+    def _client(self) -> httpx.AsyncClient:
+        # Made on first use: building its TLS context costs tens of milliseconds of gateway
+        # start-up that a stack without function calls should not pay. trust_env=False: loopback
+        # traffic to the workers must never go through an HTTP proxy.
+        if self.client is None:
+            self.client = httpx.AsyncClient(
+                timeout=httpx.Timeout(None, connect=5.0), trust_env=False, follow_redirects=False
+            )
+        return self.client
 
     async def shutdown(self) -> None:
         for worker in self.workers.values():
@@ -158,18 +165,19 @@ class FunctionsService:
     async def _proxy(
         self, worker: FunctionWorker, request: Request, headers: list[tuple[str, str]], send: Send
     ) -> None:
-        assert self.client is not None
+        client = self._client()
+        port = worker.port
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         query = f"?{request.query_string}" if request.query_string else ""
-        upstream = self.client.build_request(
+        upstream = client.build_request(
             request.method,
-            f"http://127.0.0.1:{worker.port}{_raw_path(request)}{query}",
+            f"http://127.0.0.1:{port}{_raw_path(request)}{query}",
             headers=headers,
             content=_request_body(request.receive) if has_body else None,
         )
         started = False
         try:
-            response = await self.client.send(upstream, stream=True)
+            response = await client.send(upstream, stream=True)
             try:
                 await send(
                     {
@@ -190,7 +198,9 @@ class FunctionsService:
                 await response.aclose()
         except httpx.TransportError:
             log.exception("function worker failed", extra={"action": "functions.proxy"})
-            if not worker.alive:
+            # The worker died or stopped answering (its exit may not be reaped yet): stop it so
+            # the next request starts a fresh one (unless another request already did).
+            if worker.port == port:
                 await worker.stop()
             if started:
                 await send({"type": "http.response.body", "body": b""})

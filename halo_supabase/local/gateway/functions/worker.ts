@@ -31,6 +31,13 @@ function bind(handler: Handler, onError?: (error: unknown) => Response | Promise
   return bind(second ?? first.handler, first.onError);
 };
 
+// If the gateway dies without stopping us (SIGKILL), we are re-parented: exit rather than keep
+// a stale function holding its port.
+const gateway = Deno.ppid;
+Deno.unrefTimer(setInterval(() => {
+  if (Deno.ppid !== gateway) Deno.exit(0);
+}, 1000));
+
 const module = await import(entrypoint);
 if (!served) {
   if (typeof module.default?.fetch !== "function") {

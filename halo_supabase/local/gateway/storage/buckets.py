@@ -54,9 +54,27 @@ def _bucket_json(row: Any) -> dict[str, Any]:
     return bucket
 
 
+_BUCKET_SORT_COLUMNS = {"id", "name", "created_at", "updated_at"}
+
+
 async def list_buckets(call: Call) -> None:
+    """GET /bucket with storage-js's optional limit, offset, search, sortColumn, sortOrder."""
+    query = call.request.query()
+    column = query.get("sortColumn", "name")
+    order = query.get("sortOrder", "asc").lower()
+    try:
+        limit = int(query["limit"]) if "limit" in query else None
+        offset = int(query.get("offset", "0"))
+    except ValueError:
+        raise StorageError.invalid_request(
+            "querystring/limit and offset must be integers"
+        ) from None
+    if column not in _BUCKET_SORT_COLUMNS or order not in ("asc", "desc"):
+        raise StorageError.invalid_request("querystring/sortColumn or sortOrder is invalid")
     async with call.as_role() as conn:
-        rows = await conn.fetch(QUERIES["list_buckets"])
+        rows = await conn.fetch(
+            QUERIES["list_buckets"], query.get("search") or None, column, order, limit, offset
+        )
     await call.reply([_bucket_json(row) for row in rows])
 
 

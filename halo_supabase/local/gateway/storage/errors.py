@@ -18,16 +18,21 @@ __all__ = ["StorageError", "from_credentials", "from_database"]
 class StorageError(Exception):
     """One storage-api error: `status` is the body's statusCode, `code` its ErrorCode."""
 
-    def __init__(self, status: int, code: str, message: str, *, error: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        error: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.error = error or code
-
-    @property
-    def http_status(self) -> int:
-        return 500 if self.status >= 500 else 400
+        self.http_status = http_status or (500 if status >= 500 else 400)
 
     def body(self) -> dict[str, str]:
         return {
@@ -97,7 +102,10 @@ class StorageError(Exception):
 
     @classmethod
     def not_found_route(cls, method: str, path: str) -> StorageError:
-        return cls(404, "NotFound", f"Route {method}:{path} not found", error="Not Found")
+        # Fastify's own not-found answer, the one error storage-api sends with a real 404.
+        return cls(
+            404, "NotFound", f"Route {method}:{path} not found", error="Not Found", http_status=404
+        )
 
 
 # How jsonwebtoken (which storage-api verifies with) words each problem.

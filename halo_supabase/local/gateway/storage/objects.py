@@ -20,7 +20,7 @@ from asyncpg import Record
 from halo_supabase.local.gateway.storage.call import Call, json_row, owner_of
 from halo_supabase.local.gateway.storage.errors import StorageError
 from halo_supabase.local.gateway.storage.queries import QUERIES
-from halo_supabase.local.gateway.storage.signing import object_url
+from halo_supabase.local.gateway.storage.signing import SignedToken, object_url
 from halo_supabase.local.gateway.storage.upload import read_upload
 
 __all__ = [
@@ -49,11 +49,8 @@ class _Probe(Exception):
 
 
 def check_key(name: str) -> None:
-    if (
-        not name
-        or any(part in ("", ".", "..") for part in name.split("/")[:-1])
-        or name in (".", "..")
-    ):
+    """Object keys are non-empty paths without empty or dot segments."""
+    if not name or any(segment in ("", ".", "..") for segment in name.split("/")):
         raise StorageError.invalid_key(name)
 
 
@@ -80,11 +77,13 @@ async def upload_with_token(call: Call) -> None:
     if not token:
         raise StorageError.invalid_jwt("No token provided")
     signed = call.parts.signer.verify(token, call.bucket_id, call.name, "upload")
-    object_id = await _store(call, upsert=signed.upsert, signed_owner=signed.owner or "")
+    object_id = await _store(call, upsert=signed.upsert, signed=signed)
     await call.reply({"Id": object_id, "Key": f"{call.bucket_id}/{call.name}"})
 
 
-async def _store(call: Call, *, upsert: bool, signed_owner: str | None = None) -> str:
+async def _store(call: Call, *, upsert: bool, signed: SignedToken | None = None) -> str:
+    """Write the bytes, then the row: as the caller's role, or for a signed upload as storage
+    itself on behalf of the token's owner. Returns the object's id."""
     check_key(call.name)
     bucket = await _bucket(call, call.bucket_id)
     limit = call.parts.max_file_size
@@ -101,10 +100,10 @@ async def _store(call: Call, *, upsert: bool, signed_owner: str | None = None) -
         "httpStatusCode": 200,
         "lastModified": datetime.now(UTC).isoformat(),
     }
-    owner, owner_id = call.owner if signed_owner is None else owner_of(signed_owner or None)
+    owner, owner_id = call.owner if signed is None else owner_of(signed.owner)
     query = QUERIES["upsert_object" if upsert else "insert_object"]
     try:
-        connection = call.as_role() if signed_owner is None else call.as_storage()
+        connection = call.as_role() if signed is None else call.as_storage()
         async with connection as conn:
             row = await conn.fetchrow(
                 query,

@@ -9,10 +9,20 @@ from storage.buckets
 where id = $1;
 
 -- name: list_buckets
+-- $1 search (substring of the name, or null), $2 sort column, $3 'asc'|'desc', $4 limit, $5 offset.
 select id, name, owner, owner_id, public, file_size_limit, allowed_mime_types, created_at,
        updated_at
 from storage.buckets
-order by name;
+where $1::text is null or name ilike '%' || $1 || '%'
+order by
+  case when $3 = 'asc' then case $2 when 'id' then id when 'name' then name end end asc,
+  case when $3 = 'desc' then case $2 when 'id' then id when 'name' then name end end desc,
+  case when $3 = 'asc' then case $2 when 'created_at' then created_at
+                                     when 'updated_at' then updated_at end end asc,
+  case when $3 = 'desc' then case $2 when 'created_at' then created_at
+                                      when 'updated_at' then updated_at end end desc,
+  name
+limit $4 offset $5;
 
 -- name: insert_bucket
 insert into storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types)

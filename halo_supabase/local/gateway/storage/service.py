@@ -10,7 +10,7 @@ from functools import partial
 
 from halo_supabase.local.gateway.app import GatewayContext
 from halo_supabase.local.gateway.credentials import Credentials, CredentialsError
-from halo_supabase.local.gateway.http import Receive, Request, Scope, Send, send_json
+from halo_supabase.local.gateway.http import Message, Receive, Request, Scope, Send, send_json
 from halo_supabase.local.gateway.storage import buckets, objects
 from halo_supabase.local.gateway.storage.blobs import BlobStore
 from halo_supabase.local.gateway.storage.call import Call, StorageParts
@@ -122,13 +122,13 @@ class StorageService:
         request = Request.from_scope(scope, receive)
         sent = False
 
-        async def tracking_send(message: dict[str, object]) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal sent
             sent = True
             await send(message)
 
         try:
-            await self._dispatch(request, tracking_send)  # type: ignore[arg-type]
+            await self._dispatch(request, tracking_send)
         except StorageError as exc:
             if sent:
                 raise
