@@ -467,5 +467,27 @@ def bench_storage(count: int) -> None:
     run_storage_benchmark(get_settings(), count, out)
 
 
+@bench.command("realtime")
+@click.option(
+    "--subscribers",
+    default="1,100,1000",
+    show_default=True,
+    help="Comma-separated subscriber counts on one topic.",
+)
+@click.option(
+    "--cycles",
+    default=10_000,
+    show_default=True,
+    help="Connect/disconnect cycles for the leak check.",
+)
+@_reports_errors
+def bench_realtime(subscribers: str, cycles: int) -> None:
+    """Realtime latency (DB broadcast, postgres_changes), fan-out and memory, on scratch servers."""
+    from halo_supabase.bench.realtime import run_realtime_benchmark
+
+    sizes = [int(part) for part in subscribers.split(",") if part.strip()]
+    run_realtime_benchmark(get_settings(), out, sizes, cycles)
+
+
 if __name__ == "__main__":
     main()

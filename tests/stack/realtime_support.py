@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +18,7 @@ import pytest
 from halo_supabase.local.gateway.credentials import TokenService
 from halo_supabase.settings import Settings
 from tests.stack.conftest import Stack
+from tests.stack.js import JS_DIR
 
 FIXTURE_SQL = Path(__file__).resolve().parent.parent / "fixtures" / "realtime" / "schema.sql"
 
@@ -83,3 +86,36 @@ class Inbox:
         """Let in-flight deliveries land, for asserting something did NOT arrive."""
         await asyncio.sleep(seconds)
         return self.items
+
+
+def start_js(
+    stack: Stack, script: str, *args: str, url: str | None = None
+) -> subprocess.Popen[str]:
+    """Start a tests/js script and return once it prints {"ready":true} (its channels are
+    subscribed), so the test can write rows for it to observe."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed; supabase-js tests need Node.js 20+")
+    env = {
+        **stack.env,
+        "SUPABASE_URL": url or stack.url,
+        "SUPABASE_ANON_KEY": stack.anon_key,
+        "SUPABASE_SERVICE_ROLE_KEY": stack.service_role_key,
+    }
+    process = subprocess.Popen(
+        # Node 20 has a WebSocket global only behind this flag (22+ has it by default).
+        [node, "--experimental-websocket", str(JS_DIR / script), *args],
+        env=env,
+        cwd=JS_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        if line.strip() == '{"ready":true}':
+            return process
+        lines.append(line)
+    _, stderr = process.communicate(timeout=10)
+    pytest.fail(f"{script} ended before it was ready:\n{''.join(lines)}\n{stderr}")

@@ -4,48 +4,14 @@ the current default, V2 arrays with binary broadcasts)."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import uuid
 
 import pytest
 
 from tests.stack.conftest import Stack
-from tests.stack.js import JS_DIR
-from tests.stack.realtime_support import execute, rt_stack, user_token
+from tests.stack.realtime_support import execute, rt_stack, start_js, user_token
 
 __all__ = ["rt_stack"]  # the fixture, imported so pytest finds it
-
-
-def start_js(stack: Stack, script: str, *args: str) -> subprocess.Popen[str]:
-    """Start a tests/js script and return once it prints {"ready":true} (its channels are
-    subscribed), so the test can write rows for it to observe."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed; supabase-js tests need Node.js 20+")
-    env = {
-        **stack.env,
-        "SUPABASE_URL": stack.url,
-        "SUPABASE_ANON_KEY": stack.anon_key,
-        "SUPABASE_SERVICE_ROLE_KEY": stack.service_role_key,
-    }
-    process = subprocess.Popen(
-        # Node 20 has a WebSocket global only behind this flag (22+ has it by default).
-        [node, "--experimental-websocket", str(JS_DIR / script), *args],
-        env=env,
-        cwd=JS_DIR,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    for line in process.stdout:
-        if line.strip() == '{"ready":true}':
-            return process
-        lines.append(line)
-    _, stderr = process.communicate(timeout=10)
-    pytest.fail(f"{script} ended before it was ready:\n{''.join(lines)}\n{stderr}")
 
 
 @pytest.mark.parametrize("vsn", ["1.0.0", "2.0.0"])

@@ -4,6 +4,7 @@ delivers again (the old temporary slot died with the old process)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from halo_supabase.local.ports import free_port
 from supabase import acreate_client
 from tests.conftest import scratch_dir
 from tests.stack.conftest import Stack
-from tests.stack.realtime_support import Inbox, execute, rt_stack, user_token
+from tests.stack.realtime_support import Inbox, execute, rt_stack, start_js, user_token
 
 __all__ = ["rt_stack"]  # the fixture, imported so pytest finds it
 
@@ -109,3 +110,25 @@ async def test_clients_rejoin_after_the_gateway_restarts(
     (change,) = await changes.wait(1)
     assert change["data"]["record"]["body"] == "after restart"
     await client.realtime.close()
+
+
+@pytest.mark.parametrize("vsn", ["1.0.0", "2.0.0"])
+async def test_supabase_js_rejoins_after_the_gateway_restarts(
+    rt_stack: Stack, gateway: GatewayRun, vsn: str
+) -> None:
+    name = f"rejoin-{uuid.uuid4().hex[:8]}"
+    process = await asyncio.to_thread(
+        start_js, rt_stack, "realtime_rejoin.mjs", vsn, name, url=gateway.url
+    )
+    await asyncio.to_thread(gateway.stop)
+    await asyncio.to_thread(gateway.start)
+    deadline = time.monotonic() + 40
+    while process.poll() is None and time.monotonic() < deadline:
+        execute(rt_stack.db_url, "select realtime.send('{\"n\": 1}', 'after', %s, false)", name)
+        await asyncio.sleep(0.5)
+    stdout, stderr = await asyncio.to_thread(process.communicate, timeout=10)
+    assert stdout.strip(), stderr
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["heard"] is not None, (result, stderr)
+    assert result["heard"]["n"] == 1
+    assert result["statuses"][0] == "SUBSCRIBED"

@@ -223,3 +223,37 @@ async def test_v2_arrays_and_binary_broadcasts(rt_stack: Stack) -> None:
             "event": "moved",
             "payload": {"x": 1},
         }
+
+
+async def test_expired_access_token_update_closes_the_channel(rt_stack: Stack) -> None:
+    topic = "realtime:wire-refresh"
+    async with connect(ws_url(rt_stack)) as ws:
+        assert (await join_v1(ws, topic, access_token=user_token()))["payload"]["status"] == "ok"
+        update = {"access_token": user_token(ttl=-30)}
+        await ws.send(
+            json.dumps(
+                {
+                    "topic": topic,
+                    "event": "access_token",
+                    "payload": update,
+                    "ref": "2",
+                    "join_ref": "1",
+                }
+            )
+        )
+        system = await next_json(ws)
+        assert system["event"] == "system" and system["ref"] is None
+        assert system["payload"]["status"] == "error"
+        assert system["payload"]["extension"] == "system"
+        assert system["payload"]["message"].startswith("Token has expired")
+        assert await next_json(ws) == {
+            "topic": topic,
+            "event": "phx_close",
+            "payload": {},
+            "ref": "1",
+        }
+        # The socket itself stays usable.
+        await ws.send(
+            json.dumps({"event": "heartbeat", "topic": "phoenix", "payload": {}, "ref": "3"})
+        )
+        assert (await next_json(ws))["ref"] == "3"
