@@ -38,8 +38,8 @@ from email.parser import BytesParser
 from enum import StrEnum
 from typing import Literal
 
+from halo_supabase.email.headers import decode_header_value, parse_message_ids
 from halo_supabase.email.message import Address, ParsedEmail
-from halo_supabase.email.parse import decode_header_value, parse_message_ids
 from halo_supabase.email.threading import REPLY_LOCAL_PREFIX
 
 __all__ = ["Bounce", "Classification", "Forwarded", "Kind", "classify"]

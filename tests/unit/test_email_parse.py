@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import halo_supabase.email.parse as parse_module
-from halo_supabase.email.parse import SYNTHETIC_ID_DOMAIN, parse_email, parse_message_ids
+from halo_supabase.email.headers import parse_message_ids
+from halo_supabase.email.parse import SYNTHETIC_ID_DOMAIN, parse_email
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "email"
 # The large attachment would make every mutation slow without testing anything new.
