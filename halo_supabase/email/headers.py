@@ -24,15 +24,19 @@ _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _LOOSE_MSG_ID = re.compile(r"<([^<>]+)>")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _FOLD = re.compile(r"\r?\n[ \t]*")
+_RAW_BYTES = re.compile("[\udc80-\udcff]+")
 
 
 def _recover_8bit(value: str) -> tuple[str, bool]:
-    """Undo BytesParser's surrogateescape of raw 8-bit header bytes; True if there were any."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
-        return value, False
-    raw = value.encode("utf-8", errors="surrogateescape")
-    text, _, _ = decode_bytes(raw, None)
-    return text, True
+    """Undo BytesParser's surrogateescape of raw 8-bit header bytes; True if there were any.
+
+    Each run of raw bytes is decoded on its own (a UTF-8 character's bytes are always one run),
+    so text around it is left as it was.
+    """
+    recovered = _RAW_BYTES.sub(
+        lambda run: decode_bytes(run.group().encode("ascii", "surrogateescape"), None)[0], value
+    )
+    return recovered, recovered != value
 
 
 def _decode_word(encoding: str, payload: str) -> tuple[bytes, bool]:
