@@ -20,7 +20,8 @@ the worker rely on the same order):
   (Gmail, Apple Mail, Thunderbird, Outlook "From:/Sent:" headers, in several languages) after a
   forward subject prefix or as the block's own marker, or a forward subject with an attached
   message/rfc822. The original sender is taken from the block's From line.
-* **reply**: In-Reply-To or References present, or a reply-token recipient.
+* **reply**: In-Reply-To or References present, or a reply-token recipient (not verified here:
+  only threading.py knows the secret, and the worker threads by its verified candidates).
 * **new**: anything else.
 
 Mailbox auto-forwarding (a customer's own mailbox forwarding to us) is not a "forward": From is
