@@ -49,7 +49,7 @@ def test_threading_headers() -> None:
     assert msg.reply_to[0].addr.startswith("reply+")
     assert msg.from_ == Address("support@acme.example", "Mia (Acme)")
     assert msg.to == (Address("juergen@example.de", "Jürgen Weiß"),)
-    assert b"J=?utf-8?" in reply() or b"=?utf-8?" in reply()
+    assert reply().partition(b"\n\n")[0].isascii(), "ASCII addresses keep 7-bit headers"
     assert msg.subject == "Re: Lieferung"
     assert msg.text.startswith("Hallo Jürgen,")
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
@@ -128,11 +127,6 @@ def test_unknown_charset_falls_back_and_says_so() -> None:
     assert msg.text.strip() == "naïve"
     assert msg.charsets[0].fallback
     assert "charset-fallback" in msg.defects
-
-
-def test_random_corpus_sample_parses_identically_twice() -> None:
-    path = random.Random(7).choice(SMALL_FIXTURES)
-    assert parse_email(path.read_bytes()) == parse_email(path.read_bytes())
 
 
 def test_a_nul_in_a_charset_label_of_a_boundaryless_multipart_is_survived() -> None:
