@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
@@ -487,6 +488,25 @@ def bench_realtime(subscribers: str, cycles: int) -> None:
 
     sizes = [int(part) for part in subscribers.split(",") if part.strip()]
     run_realtime_benchmark(get_settings(), out, sizes, cycles)
+
+
+@bench.command("email")
+@click.option("--rounds", default=20, show_default=True, help="Passes over the corpus.")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of .eml files [default: tests/fixtures/email in the project].",
+)
+@_reports_errors
+def bench_email(rounds: int, corpus: Path | None) -> None:
+    """Parse + classify + strip + thread throughput over the email fixture corpus (no database)."""
+    from halo_supabase.bench.email import run_email_benchmark
+
+    folder = corpus or get_settings().project_dir / "tests" / "fixtures" / "email"
+    if not any(folder.glob("*.eml")):
+        raise click.UsageError(f"no .eml files in {folder}; pass --corpus with a folder of emails")
+    run_email_benchmark(folder, rounds, out)
 
 
 if __name__ == "__main__":

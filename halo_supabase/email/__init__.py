@@ -6,6 +6,7 @@ implementation both build on it. Modules, one concept each:
     message.py     the parsed-message model (ParsedEmail, Address, Attachment)
     charsets.py    bytes -> text for any declared (or broken) charset
     html_text.py   HTML -> readable plain text
+    headers.py     header values: RFC 2047, 8-bit bytes, addresses, Message-ID lists
     parse.py       raw MIME -> ParsedEmail, never raising
     classify.py    bounce / auto_reply / forward / reply / new
     quotes.py      the new text vs. quoted history and signature

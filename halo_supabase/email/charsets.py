@@ -57,7 +57,7 @@ def normalise_charset(declared: str | None) -> str | None:
     name = _SUPERSETS.get(key, key)
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a label with a NUL in it
         return None
     # codecs also knows bytes-to-bytes transforms ("base64", "zlib"); a header naming one is junk.
     return info.name if getattr(info, "_is_text_encoding", True) else None

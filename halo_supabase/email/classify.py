@@ -20,7 +20,8 @@ the worker rely on the same order):
   (Gmail, Apple Mail, Thunderbird, Outlook "From:/Sent:" headers, in several languages) after a
   forward subject prefix or as the block's own marker, or a forward subject with an attached
   message/rfc822. The original sender is taken from the block's From line.
-* **reply**: In-Reply-To or References present, or a reply-token recipient.
+* **reply**: In-Reply-To or References present, or a reply-token recipient (not verified here:
+  only threading.py knows the secret, and the worker threads by its verified candidates).
 * **new**: anything else.
 
 Mailbox auto-forwarding (a customer's own mailbox forwarding to us) is not a "forward": From is
@@ -38,8 +39,8 @@ from email.parser import BytesParser
 from enum import StrEnum
 from typing import Literal
 
+from halo_supabase.email.headers import decode_header_value, parse_message_ids
 from halo_supabase.email.message import Address, ParsedEmail
-from halo_supabase.email.parse import decode_header_value, parse_message_ids
 from halo_supabase.email.threading import REPLY_LOCAL_PREFIX
 
 __all__ = ["Bounce", "Classification", "Forwarded", "Kind", "classify"]
@@ -156,11 +157,17 @@ def _delivery_status(msg: ParsedEmail) -> dict[str, list[str]]:
     return fields
 
 
+def _attached_header(data: bytes, name: str) -> str:
+    """One header of an attached message or header block, decoded ("" when absent)."""
+    headers = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=True)
+    value, _ = decode_header_value(str(headers.get(name, "")))
+    return value
+
+
 def _original_message_id(msg: ParsedEmail) -> str | None:
     for att in msg.attachments:
         if att.content_type in {"message/rfc822", "text/rfc822-headers", "message/global"}:
-            headers = BytesParser(policy=policy.compat32).parsebytes(att.data, headersonly=True)
-            ids = parse_message_ids(headers.get("Message-ID"))
+            ids = parse_message_ids(_attached_header(att.data, "Message-ID"))
             if ids:
                 return ids[0]
     return None
@@ -256,11 +263,9 @@ def _forward_attachment(msg: ParsedEmail) -> Forwarded | None:
     for att in msg.attachments:
         if att.content_type != "message/rfc822":
             continue
-        headers = BytesParser(policy=policy.compat32).parsebytes(att.data, headersonly=True)
-        from_value, _ = decode_header_value(str(headers.get("From", "")))
-        subject, _ = decode_header_value(str(headers.get("Subject", "")))
-        to_value, _ = decode_header_value(str(headers.get("To", "")))
-        to = _address_in(to_value)
+        from_value = _attached_header(att.data, "From")
+        subject = _attached_header(att.data, "Subject")
+        to = _address_in(_attached_header(att.data, "To"))
         return Forwarded("attachment", _address_in(from_value), to.addr if to else None, subject)
     return None
 

@@ -17,6 +17,8 @@ _BLOCK = {
     "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
     "pre", "section", "table", "tr", "ul",
 }  # fmt: skip
+# Blocks that end with a blank line, as they read in a mail client.
+_PARAGRAPHS = {"p", "pre", "table", "ul", "ol"}
 _SKIP = {"script", "style", "head", "title", "template", "noscript"}
 _SPACES = re.compile(r"[ \t\r\n\f\u00a0]+")
 
@@ -78,9 +80,10 @@ class _TextCollector(HTMLParser):
             self._flush()
             self.quote_depth = max(0, self.quote_depth - 1)
             self._paragraph()
-        elif tag in {"p", "pre", "table", "ul", "ol"}:
+        elif tag in _PARAGRAPHS:
             self._flush()
-            self.pre_depth = max(0, self.pre_depth - 1) if tag == "pre" else self.pre_depth
+            if tag == "pre":
+                self.pre_depth = max(0, self.pre_depth - 1)
             self._paragraph()
         elif tag in _BLOCK:
             self._flush()

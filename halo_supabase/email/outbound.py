@@ -10,6 +10,8 @@ Headers set, and why:
 * `Reply-To`: the ticket's reply address; answers come back with the token in To.
 * `From`: the workspace's sender identity; when `show_agent_name` is set the display name is
   "{agent} ({workspace})" so customers see a person, while the address stays the inbox's.
+* HTML replies end with a hidden `halo-ref:` marker (threading.py), the fallback when a client
+  loses both Message-IDs and Reply-To but quotes our HTML.
 * automatic mail (`automatic=True`): `Auto-Submitted: auto-replied` (RFC 3834) and
   `X-Loop: {domain}` so other systems, and our own classifier, never answer it; plus
   `X-Auto-Response-Suppress: All` so Exchange does not send out-of-office replies to it.
@@ -27,7 +29,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from halo_supabase.email.message import Address
-from halo_supabase.email.threading import make_message_id, make_reply_address
+from halo_supabase.email.threading import make_body_marker, make_message_id, make_reply_address
 
 __all__ = ["MAX_REFERENCES", "OutboundAttachment", "SenderIdentity", "build_reply", "reply_subject"]
 
@@ -66,6 +68,13 @@ def _references(replied_references: Sequence[str], replied_id: str | None) -> li
     if len(ids) > MAX_REFERENCES:
         ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
     return ids
+
+
+def _hidden_marker(ticket_id: uuid.UUID, secret: bytes) -> str:
+    # Invisible in every common client (mso-hide for Outlook), but kept when the customer's client
+    # quotes our HTML: the last threading fallback when headers were lost (threading.py).
+    style = "display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:0"
+    return f'<div style="{style}" aria-hidden="true">{make_body_marker(ticket_id, secret)}</div>'
 
 
 def _address_list(addresses: Sequence[Address]) -> str | list[HeaderAddress]:
@@ -122,7 +131,7 @@ def build_reply(
         message["X-Auto-Response-Suppress"] = "All"
     message.set_content(text)
     if html is not None:
-        message.add_alternative(html, subtype="html")
+        message.add_alternative(html + _hidden_marker(ticket_id, secret), subtype="html")
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(

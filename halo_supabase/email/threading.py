@@ -15,11 +15,16 @@ old threads working. Macs are compared with `hmac.compare_digest`. 64 bits of MA
 one by trial infeasible over SMTP. The domain is not signed: it may legitimately change (a
 workspace moving to its own domain) and the worker scopes lookups to the inbox anyway.
 
+* Body marker: ``halo-ref:{ticket_hex}-{mac}`` with the reply address's MAC, hidden in the HTML of
+  our replies; it survives providers and clients that rewrite or drop Message-IDs and Reply-To,
+  as long as the customer's client quotes our HTML.
+
 Candidate order (3.4 of the inbox anchors): reply tokens in the envelope recipient, To, Cc,
 Delivered-To, X-Original-To and the forwarding headers; then our signed ids in In-Reply-To, then
 References newest to oldest; then the other ids in that same order, for the worker to look up
-among the inbox's stored Message-IDs. An id in our format whose MAC fails is dropped and
-reported in `rejected`: it is either forged or from another workspace.
+among the inbox's stored Message-IDs; last, body markers (HTML first, then text). An id, token or
+marker in our format whose MAC fails is dropped and reported in `rejected`: it is either forged
+or from another workspace.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "Candidate",
     "SignedMessageId",
     "ThreadingCandidates",
+    "make_body_marker",
     "make_message_id",
     "make_reply_address",
     "normalise_subject",
@@ -56,6 +62,7 @@ _SIGNED_ID = re.compile(
     re.IGNORECASE,
 )
 _REPLY_TOKEN = re.compile(r"^reply\+([0-9a-f]{32})-([0-9a-f]{16})@", re.IGNORECASE)
+_BODY_MARKER = re.compile(r"halo-ref:([0-9a-f]{32})-([0-9a-f]{16})", re.IGNORECASE)
 _TOKEN_HEADERS = (
     "to", "cc", "delivered-to", "x-original-to", "x-forwarded-to", "x-forwarded-for",
     "x-gm-original-to", "envelope-to",
@@ -83,7 +90,7 @@ class Candidate:
     Message-IDs. `header` names where it was found.
     """
 
-    source: Literal["reply_token", "signed_id", "message_id"]
+    source: Literal["reply_token", "signed_id", "message_id", "body_marker"]
     header: str
     ticket_id: uuid.UUID | None = None
     message_ref: str | None = None
@@ -125,22 +132,32 @@ def verify_message_id(value: str, secrets: Sequence[bytes]) -> SignedMessageId |
     return None
 
 
+def _reply_mac(ticket_id: uuid.UUID, secret: bytes) -> str:
+    return _mac(secret, "reply", str(ticket_id))
+
+
+def _verify_ticket_mac(ticket_hex: str, mac: str, secrets: Sequence[bytes]) -> uuid.UUID | None:
+    ticket = uuid.UUID(ticket_hex)
+    for secret in secrets:
+        if hmac.compare_digest(_reply_mac(ticket, secret), mac.lower()):
+            return ticket
+    return None
+
+
 def make_reply_address(ticket_id: uuid.UUID, secret: bytes, domain: str) -> str:
     """The Reply-To address that routes a customer's answer back to this ticket."""
-    return f"{REPLY_LOCAL_PREFIX}{ticket_id.hex}-{_mac(secret, 'reply', str(ticket_id))}@{domain}"
+    return f"{REPLY_LOCAL_PREFIX}{ticket_id.hex}-{_reply_mac(ticket_id, secret)}@{domain}"
 
 
 def verify_reply_address(address: str, secrets: Sequence[bytes]) -> uuid.UUID | None:
     """The ticket a reply address names, if its MAC matches one of `secrets`."""
     match = _REPLY_TOKEN.match(address.strip().strip("<>"))
-    if not match:
-        return None
-    ticket = uuid.UUID(match.group(1))
-    mac = match.group(2).lower()
-    for secret in secrets:
-        if hmac.compare_digest(_mac(secret, "reply", str(ticket)), mac):
-            return ticket
-    return None
+    return _verify_ticket_mac(match.group(1), match.group(2), secrets) if match else None
+
+
+def make_body_marker(ticket_id: uuid.UUID, secret: bytes) -> str:
+    """The marker outbound.py hides in the HTML of our replies."""
+    return f"halo-ref:{ticket_id.hex}-{_reply_mac(ticket_id, secret)}"
 
 
 def _looks_signed(message_id: str) -> bool:
@@ -197,7 +214,18 @@ def threading_candidates(
             )
         else:
             foreign.append(Candidate("message_id", header, message_id=message_id))
-    return ThreadingCandidates(tuple(candidates + foreign), tuple(dict.fromkeys(rejected)))
+    markers: list[Candidate] = []
+    for body in (msg.html or "", msg.text):
+        for match in _BODY_MARKER.finditer(body):
+            ticket = _verify_ticket_mac(match.group(1), match.group(2), secrets)
+            if ticket is None:
+                rejected.append(match.group(0))
+            elif ticket not in seen_tickets:
+                seen_tickets.add(ticket)
+                markers.append(Candidate("body_marker", "body", ticket_id=ticket))
+    return ThreadingCandidates(
+        tuple(candidates + foreign + markers), tuple(dict.fromkeys(rejected))
+    )
 
 
 def normalise_subject(subject: str) -> str:

@@ -42,7 +42,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.header import Header
@@ -105,11 +105,12 @@ class SeenTokens(Protocol):
 class MemorySeenTokens:
     """An in-process SeenTokens, for tests and single-process local runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._tokens: dict[str, float] = {}
 
     def add(self, token: str, expires_at: float) -> bool:
-        now = time.time()
+        now = self._clock()
         self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
         if token in self._tokens:
             return False

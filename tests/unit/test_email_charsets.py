@@ -20,6 +20,7 @@ def test_invalid_bytes_for_the_declared_charset_fall_back() -> None:
 def test_unknown_or_transform_labels_are_treated_as_undeclared_but_reported() -> None:
     assert normalise_charset("base64") is None
     assert normalise_charset("x-klingon") is None
+    assert normalise_charset("utf\x008") is None
     assert decode_bytes(b"ok", "base64") == ("ok", "utf-8", True)
     assert decode_bytes(b"ok", "unknown-8bit") == ("ok", "utf-8", False)
 

@@ -29,6 +29,8 @@ OWN_DOMAINS = ["mail.halo.test"]
 def _describe(candidate: Candidate) -> str:
     if candidate.source == "reply_token":
         return f"token:{candidate.ticket_id}"
+    if candidate.source == "body_marker":
+        return f"marker:{candidate.ticket_id}"
     if candidate.source == "signed_id":
         return f"signed:{candidate.ticket_id}/{candidate.message_ref}"
     return f"id:{candidate.message_id}"

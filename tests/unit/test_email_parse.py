@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from halo_supabase.email.parse import SYNTHETIC_ID_DOMAIN, parse_email, parse_message_ids
+import halo_supabase.email.parse as parse_module
+from halo_supabase.email.headers import parse_message_ids
+from halo_supabase.email.parse import SYNTHETIC_ID_DOMAIN, parse_email
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "email"
 # The large attachment would make every mutation slow without testing anything new.
@@ -127,6 +129,23 @@ def test_unknown_charset_falls_back_and_says_so() -> None:
     assert "charset-fallback" in msg.defects
 
 
-def test_random_corpus_sample_parses_identically_twice() -> None:
-    path = random.Random(7).choice(SMALL_FIXTURES)
-    assert parse_email(path.read_bytes()) == parse_email(path.read_bytes())
+def test_a_nul_in_a_charset_label_of_a_boundaryless_multipart_is_survived() -> None:
+    raw = (
+        b'Content-Type: multipart/mixed; charset="a\x00b"\n\n--x\nContent-Type: text/plain\n\nhi\n'
+    )
+    msg = parse_email(raw)
+    assert "parser-error" not in msg.defects
+    assert msg.text.strip() == "hi"
+
+
+def test_an_unexpected_stdlib_failure_keeps_the_mail_as_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def explode(raw: bytes) -> None:
+        raise RuntimeError("simulated stdlib bug")
+
+    monkeypatch.setattr(parse_module, "_parse", explode)
+    msg = parse_email(b"Subject: x\n\nstill readable\n")
+    assert msg.defects == ("parser-error",)
+    assert "still readable" in msg.text
+    assert msg.message_id_synthetic

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from halo_supabase.email.parse import parse_email
 from halo_supabase.email.threading import (
+    make_body_marker,
     make_message_id,
     make_reply_address,
     normalise_subject,
@@ -126,3 +127,35 @@ def test_subjects_normalise_across_languages_and_counters() -> None:
     assert normalise_subject("RE[2]: SV: VS: Tilaus") == "tilaus"
     assert normalise_subject("回复\uff1a问题") == "问题"  # full-width colon
     assert normalise_subject("Reply needed") == "reply needed"
+
+
+def test_a_quoted_body_marker_threads_when_all_headers_were_lost() -> None:
+    ticket = uuid.uuid4()
+    html = (
+        "<p>Still broken.</p><blockquote><p>Our answer</p>"
+        f'<div style="display:none">{make_body_marker(ticket, SECRET)}</div></blockquote>'
+    )
+    raw = (
+        "From: c@example.com\nTo: support@acme.example\nSubject: Re: x\n"
+        "Content-Type: text/html; charset=utf-8\n\n" + html
+    ).encode()
+    found = threading_candidates(parse_email(raw), [SECRET])
+    assert [(c.source, c.ticket_id) for c in found.candidates] == [("body_marker", ticket)]
+
+
+def test_a_forged_body_marker_is_rejected() -> None:
+    ticket = uuid.uuid4()
+    raw = f"From: c@example.com\n\nhalo-ref:{ticket.hex}-0000000000000000\n".encode()
+    found = threading_candidates(parse_email(raw), [SECRET])
+    assert found.candidates == ()
+    assert found.rejected == (f"halo-ref:{ticket.hex}-0000000000000000",)
+
+
+def test_the_marker_never_duplicates_a_ticket_the_token_already_named() -> None:
+    ticket = uuid.uuid4()
+    raw = (
+        f"From: c@example.com\nTo: {make_reply_address(ticket, SECRET, DOMAIN)}\n\n"
+        f"> {make_body_marker(ticket, SECRET)}\n"
+    ).encode()
+    sources = [c.source for c in threading_candidates(parse_email(raw), [SECRET]).candidates]
+    assert sources == ["reply_token"]
