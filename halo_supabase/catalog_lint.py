@@ -1,0 +1,46 @@
+"""Database lint: the Supabase linter's security and index rules, checked against the catalog.
+
+Runs the query in `sql/catalog_lint.sql` on any database (local or hosted) and returns one
+finding per offending object. The test suite requires zero findings for the project's schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+__all__ = ["CHECKS", "Finding", "lint"]
+
+CHECKS = (
+    "foreign_key_without_index",
+    "function_executable_by_public",
+    "policy_without_rls",
+    "security_definer_view",
+    "security_definer_without_search_path",
+    "table_without_rls",
+    "unwrapped_auth_function_in_policy",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One object that breaks one rule."""
+
+    check: str
+    object: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.object} ({self.detail})"
+
+
+def _query() -> str:
+    return resources.files("halo_supabase").joinpath("sql/catalog_lint.sql").read_text("utf-8")
+
+
+def lint(conn: psycopg.Connection[tuple[object, ...]]) -> list[Finding]:
+    """Every finding in the database `conn` is connected to, ordered by check and object."""
+    rows = conn.execute(_query().encode("utf-8")).fetchall()
+    return [Finding(str(check), str(obj), str(detail)) for check, obj, detail in rows]

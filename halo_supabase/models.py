@@ -1,0 +1,391 @@
+"""Pydantic models of the `api` views: what dashboards, API clients and workers read.
+
+One model per view, fields in the view's column order; `VIEW` names the view. The test suite
+checks every model against the database catalog and validates real seeded rows with it, so a
+column added to a view without its field here fails the build.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "MODELS",
+    "AiAgent",
+    "AliasUser",
+    "ApiKey",
+    "ApiKeyCreated",
+    "AuthorKind",
+    "Channel",
+    "Company",
+    "Contact",
+    "Conversation",
+    "ConversationMode",
+    "Direction",
+    "EscalationSettings",
+    "Event",
+    "InboundAddress",
+    "InboxPermission",
+    "Job",
+    "Member",
+    "Mention",
+    "Message",
+    "MessageFeedback",
+    "MessageKind",
+    "Mood",
+    "Outcome",
+    "Priority",
+    "SpamRule",
+    "Ticket",
+    "TicketStatus",
+    "TrustedSender",
+    "ViewModel",
+    "Visitor",
+    "Workspace",
+    "WorkspaceRole",
+    "WorkspaceSettings",
+]
+
+WorkspaceRole = Literal["super_admin", "admin", "member"]
+InboxPermission = Literal["none", "view", "reply", "manage"]
+TicketStatus = Literal[
+    "open", "priority", "in_progress", "snoozed", "resolved", "ai_resolved", "spam"
+]
+StatusCategory = Literal["open", "in_progress", "snoozed", "resolved", "spam"]
+Priority = Literal["low", "normal", "high", "urgent"]
+Resolver = Literal["human", "ai", "auto"]
+Channel = Literal["email", "chat", "voice", "video", "api", "integration"]
+MessageKind = Literal["chat", "email", "note", "system", "whisper"]
+Direction = Literal["inbound", "outbound", "internal"]
+AuthorKind = Literal["customer", "teammate", "ai_agent", "alias_user", "system"]
+ConversationMode = Literal["chat", "voice", "video", "livehelp"]
+ConversationState = Literal["live", "completed"]
+Mood = Literal["happy", "neutral", "confused", "frustrated", "angry"]
+Outcome = Literal["resolved", "escalated", "abandoned"]
+JobState = Literal["queued", "running", "done", "dead"]
+AiAgentType = Literal["customer_facing", "internal", "sales", "help_center"]
+EscalationMode = Literal["off", "always", "conditional"]
+Json = dict[str, Any]
+
+
+class ViewModel(BaseModel):
+    """A row of one `api` view."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    VIEW: ClassVar[str]
+
+
+class Workspace(ViewModel):
+    VIEW = "workspaces"
+    id: UUID
+    name: str
+    created_at: datetime
+
+
+class Member(ViewModel):
+    VIEW = "members"
+    workspace_id: UUID
+    user_id: UUID
+    role: WorkspaceRole
+    inbox_permission: InboxPermission
+    display_name: str
+    email_alias: str | None
+    online: bool
+    created_at: datetime
+
+
+class AliasUser(ViewModel):
+    VIEW = "alias_users"
+    id: UUID
+    workspace_id: UUID
+    name: str
+    avatar_url: str | None
+    created_at: datetime
+
+
+class Event(ViewModel):
+    VIEW = "events"
+    workspace_id: UUID
+    seq: int
+    name: str
+    ticket_id: UUID | None
+    conversation_id: UUID | None
+    actor_user_id: UUID | None
+    data: Json
+    created_at: datetime
+
+
+class Job(ViewModel):
+    VIEW = "jobs"
+    id: int
+    workspace_id: UUID | None
+    kind: str
+    payload: Json
+    dedupe_key: str | None
+    state: JobState
+    visible_at: datetime
+    attempts: int
+    max_attempts: int
+    lease_token: UUID | None
+    locked_by: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class Company(ViewModel):
+    VIEW = "companies"
+    id: UUID
+    workspace_id: UUID
+    external_id: str | None
+    name: str
+    domain: str | None
+    industry: str | None
+    plan: str | None
+    traits: Json
+    custom_fields: Json
+    context: list[Json]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Contact(ViewModel):
+    VIEW = "contacts"
+    id: UUID
+    workspace_id: UUID
+    company_id: UUID | None
+    external_id: str | None
+    email: str | None
+    name: str | None
+    traits: Json
+    custom_fields: Json
+    context: list[Json]
+    first_seen_at: datetime
+    last_seen_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class Visitor(ViewModel):
+    VIEW = "visitors"
+    id: UUID
+    workspace_id: UUID
+    anonymous_id: str
+    contact_id: UUID | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+class AiAgent(ViewModel):
+    VIEW = "ai_agents"
+    id: UUID
+    workspace_id: UUID
+    name: str
+    type: AiAgentType
+    active: bool
+    created_at: datetime
+
+
+class EscalationSettings(ViewModel):
+    VIEW = "escalation_settings"
+    ai_agent_id: UUID
+    workspace_id: UUID
+    mode: EscalationMode
+    confidence_threshold: int
+    max_attempts: int
+    require_knowledge_search: bool
+    require_web_search: bool
+    escalation_filters: list[Json]
+    priority_filters: list[Json]
+    updated_at: datetime
+
+
+class WorkspaceSettings(ViewModel):
+    VIEW = "workspace_settings"
+    workspace_id: UUID
+    auto_assign_on_reply: bool
+    spam_detection_enabled: bool
+    offline_email_enabled: bool
+    offline_email_delay_minutes: Literal[5, 15, 30, 60, 120]
+    email_settings: Json
+    updated_at: datetime
+
+
+class SpamRule(ViewModel):
+    VIEW = "spam_rules"
+    id: UUID
+    workspace_id: UUID
+    description: str
+    enabled: bool
+    created_at: datetime
+
+
+class TrustedSender(ViewModel):
+    VIEW = "trusted_senders"
+    id: UUID
+    workspace_id: UUID
+    pattern: str
+    created_at: datetime
+
+
+class InboundAddress(ViewModel):
+    VIEW = "inbound_addresses"
+    id: UUID
+    workspace_id: UUID
+    address: str
+    display_name: str | None
+    is_default: bool
+    created_at: datetime
+
+
+class ApiKey(ViewModel):
+    VIEW = "api_keys"
+    id: UUID
+    workspace_id: UUID
+    name: str
+    prefix: str
+    created_by: UUID | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class Conversation(ViewModel):
+    VIEW = "conversations"
+    id: UUID
+    workspace_id: UUID
+    session_id: str
+    mode: ConversationMode
+    ai_agent_id: UUID | None
+    contact_id: UUID | None
+    visitor_id: UUID | None
+    state: ConversationState
+    topic: str | None
+    sentiment: float | None
+    mood: Mood | None
+    ai_confidence: int | None
+    outcome: Outcome | None
+    ai_score: int | None
+    ai_paused: bool
+    metadata: Json
+    last_user_activity_at: datetime | None
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class Ticket(ViewModel):
+    VIEW = "tickets"
+    id: UUID
+    workspace_id: UUID
+    number: int
+    subject: str
+    status: TicketStatus
+    status_category: StatusCategory
+    priority: Priority
+    resolved_by: Resolver | None
+    resolved_at: datetime | None
+    snoozed_until: datetime | None
+    category: str | None
+    source: str
+    channel: Channel
+    assignee_id: UUID | None
+    contact_id: UUID | None
+    company_id: UUID | None
+    conversation_id: UUID | None
+    merged_into_id: UUID | None
+    metadata: Json
+    custom_fields: Json
+    labels: list[str]
+    ai_confidence: int | None
+    escalation_reason: str | None
+    ai_paused: bool
+    auto_created: bool
+    first_response_at: datetime | None
+    last_customer_message_at: datetime | None
+    last_activity_at: datetime
+    waiting_since: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Message(ViewModel):
+    VIEW = "messages"
+    id: UUID
+    workspace_id: UUID
+    ticket_id: UUID | None
+    conversation_id: UUID | None
+    kind: MessageKind
+    direction: Direction
+    author_kind: AuthorKind
+    author_user_id: UUID | None
+    author_contact_id: UUID | None
+    author_visitor_id: UUID | None
+    author_ai_agent_id: UUID | None
+    author_alias_user_id: UUID | None
+    body_text: str | None
+    body_html: str | None
+    email_message_id: str | None
+    email_in_reply_to: str | None
+    email_references: list[str] | None
+    email_headers: Json | None
+    attachments: list[Json]
+    mentions: list[UUID]
+    activity: Json | None
+    client_echo_id: str | None
+    created_at: datetime
+
+
+class Mention(ViewModel):
+    VIEW = "mentions"
+    message_id: UUID
+    user_id: UUID
+    workspace_id: UUID
+    ticket_id: UUID | None
+    created_at: datetime
+
+
+class MessageFeedback(ViewModel):
+    VIEW = "message_feedback"
+    message_id: UUID
+    user_id: UUID
+    workspace_id: UUID
+    rating: Literal[-1, 1] | None
+    correction: str | None
+    created_at: datetime
+
+
+class ApiKeyCreated(BaseModel):
+    """What `api.create_api_key` returns: the only time the key itself is visible."""
+
+    model_config = ConfigDict(frozen=True)
+    id: UUID
+    key: str
+
+
+MODELS: tuple[type[ViewModel], ...] = (
+    Workspace,
+    Member,
+    AliasUser,
+    Event,
+    Job,
+    Company,
+    Contact,
+    Visitor,
+    AiAgent,
+    EscalationSettings,
+    WorkspaceSettings,
+    SpamRule,
+    TrustedSender,
+    InboundAddress,
+    ApiKey,
+    Conversation,
+    Ticket,
+    Message,
+    Mention,
+    MessageFeedback,
+)

@@ -1,0 +1,154 @@
+"""The typed client's contract with the database, checked without the REST gateway.
+
+* Every pydantic model has exactly its view's columns, and validates real seeded rows.
+* HaloApi calls only `api` functions that exist, with their real parameter names, and its
+  results validate: its transport is swapped for one that executes the call in PostgreSQL the
+  way PostgREST does (named arguments, role and JWT claims, composite -> object, setof -> array).
+  The end-to-end path over HTTP is tested once the gateway exists.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from halo_supabase.client import HaloApi
+from halo_supabase.models import MODELS, ViewModel
+from tests.conftest import as_user
+from tests.db.demo import ACME, AGENT, MANAGER, claims
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.VIEW)
+def test_model_fields_are_the_view_columns(project_db: str, model: type[ViewModel]) -> None:
+    with psycopg.connect(project_db) as conn:
+        columns = [
+            r[0]
+            for r in conn.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = 'api' and table_name = %s order by ordinal_position",
+                (model.VIEW,),
+            )
+        ]
+    assert list(model.model_fields) == columns
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.VIEW)
+def test_model_validates_every_seeded_row(project_db: str, model: type[ViewModel]) -> None:
+    with psycopg.connect(project_db) as conn, conn.transaction(force_rollback=True):
+        # Rows the seed has none of.
+        conn.execute(f"select api.create_api_key('{ACME}', 'k')")
+        conn.execute(
+            "insert into halo.message_feedback (message_id, user_id, rating, correction)"
+            f" select id, '{AGENT}', -1, 'Say 25 seats' from halo.messages"
+            " where author_kind = 'ai_agent' limit 1"
+        )
+        rows = [r[0] for r in conn.execute(f"select to_jsonb(v) from api.{model.VIEW} v")]
+    assert rows
+    for row in rows:
+        model.model_validate(row)
+
+
+class PostgresTransport(HaloApi):
+    """HaloApi whose RPCs run in PostgreSQL directly, as PostgREST would run them."""
+
+    def __init__(self, conn: Conn, role: str, user: str | None) -> None:
+        self.conn, self.role, self.user = conn, role, user
+        self.called: list[str] = []
+
+    def _send(self, function: str, arguments: dict[str, object]) -> Any:
+        self.called.append(function)
+        signature = self.conn.execute(
+            "select p.proretset, p.proargnames, array(select format_type(t, null)"
+            " from unnest(p.proargtypes) t), p.prorettype = 'void'::regtype"
+            " from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " where n.nspname = 'api' and p.proname = %s",
+            (function,),
+        ).fetchone()
+        assert signature is not None, f"api.{function} does not exist"
+        returns_set, names, types, void = signature
+        assert isinstance(names, list) and isinstance(types, list)
+        placeholders, values = [], []
+        for key, value in arguments.items():
+            name = f"p_{key}"
+            assert name in names, f"api.{function} has no parameter {name}"
+            sql_type = types[names.index(name)]
+            placeholders.append(f"{name} => %s::{sql_type}")
+            values.append(Jsonb(value) if sql_type == "jsonb" else _plain(value))
+        call = f"api.{function}({', '.join(placeholders)})"
+        query = (
+            f"select coalesce(jsonb_agg(to_jsonb(r)), '[]') from {call} r"
+            if returns_set
+            else f"select to_jsonb({call})"
+        )
+        with self.conn.transaction():
+            as_user(self.conn, self.role, claims(self.user) if self.user else {"role": self.role})
+            row = self.conn.execute(query, values).fetchone()
+        return None if void else row[0] if row else None
+
+
+def _plain(value: object) -> object:
+    """Client-side JSON values as psycopg parameters (strings, numbers, lists)."""
+    return json.loads(json.dumps(value)) if isinstance(value, list) else value
+
+
+def test_a_workflow_through_the_typed_client(project_db: str) -> None:
+    with psycopg.connect(project_db) as conn:
+        try:
+            agent = PostgresTransport(conn, "authenticated", AGENT)
+            manager = PostgresTransport(conn, "authenticated", MANAGER)
+            worker = PostgresTransport(conn, "service_role", None)
+            acme = UUID(ACME)
+
+            ticket = agent.create_ticket(acme, "Printer on fire", labels=["hardware"])
+            assert (ticket.status, ticket.labels) == ("open", ["hardware"])
+            reply = agent.append_message(ticket.id, kind="email", body_text="On my way")
+            assert (reply.direction, reply.author_kind) == ("outbound", "teammate")
+            ticket = manager.set_ticket_status(ticket.id, "resolved")
+            assert (ticket.status, ticket.resolved_by) == ("resolved", "human")
+            ticket = manager.assign_ticket(ticket.id, None)
+            assert ticket.assignee_id is None
+
+            events = agent.events_since(acme, after_seq=0, limit=1000)
+            mine = [e.name for e in events if e.ticket_id == ticket.id]
+            # The reply auto-assigned the ticket (the demo workspace has auto-assign on reply).
+            assert mine == [
+                "ticket.created",
+                "ticket.assigned",
+                "message.created",
+                "ticket.status_changed",
+                "ticket.assigned",
+            ]
+
+            [job] = [
+                j
+                for j in worker.claim_jobs("email.send", "w1", batch=100)
+                if j.payload == {"message_id": str(reply.id)}
+            ]
+            assert job.lease_token is not None
+            worker.complete_job(job.id, job.lease_token)
+            key = worker.create_api_key(acme, "zapier")
+            assert worker.verify_api_key(key.key) == acme
+            assert worker.verify_api_key(key.key + "x") is None
+            assert agent.update_my_profile(acme, online=False).online is False
+        finally:
+            conn.rollback()
+
+
+def test_every_api_function_has_a_client_method(project_db: str) -> None:
+    methods = {name for name in dir(HaloApi) if not name.startswith("_")}
+    with psycopg.connect(project_db) as conn:
+        functions = {
+            r[0]
+            for r in conn.execute(
+                "select proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+                " where n.nspname = 'api'"
+            )
+        }
+    assert functions <= methods, functions - methods

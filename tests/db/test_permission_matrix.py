@@ -1,0 +1,251 @@
+"""The permission matrix: for every `api` view and function, who may do what to the demo workspace.
+
+Each row runs one statement against the seeded demo workspace "Acme Support" as each of seven
+people, the way PostgREST would (role + JWT claims), inside a transaction that is rolled back.
+The statement returns a count; the operation was *allowed* when it ran and the count is positive,
+*denied* when PostgreSQL refused it (SQLSTATE 42501: no grant, row-level security, or our own
+permission check; P0002: the row is invisible) or when it matched no row. Any other error fails
+the test, so a broken statement cannot pass as "denied".
+
+Grid columns: anon, a member of another workspace, Inbox view / reply / manage members, an
+admin, service_role. `Y` = allowed, `.` = denied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from tests.conftest import as_user
+from tests.db.demo import (
+    ACME,
+    AGENT,
+    AI_AGENT,
+    CONTACT,
+    LIVE_CONVERSATION,
+    OPEN_TICKET,
+    PEOPLE,
+    VIEWER,
+    claims,
+)
+
+ROLES = tuple(PEOPLE)
+
+
+@dataclass(frozen=True)
+class Case:
+    obj: str
+    op: str
+    grid: str
+    sql: str
+    setup: str | None = None
+
+    @property
+    def expected(self) -> dict[str, bool]:
+        cells = self.grid.replace(" ", "")
+        assert len(cells) == len(ROLES), self
+        return {role: cell == "Y" for role, cell in zip(ROLES, cells, strict=True)}
+
+
+def select(view: str, where: str = f"workspace_id = '{ACME}'") -> str:
+    return f"select count(*) from api.{view} where {where}"
+
+
+def dml(statement: str) -> str:
+    return f"with changed as ({statement} returning 1) select count(*) from changed"
+
+
+def call(expression: str) -> str:
+    """A function call counts as allowed when it returns a non-null value."""
+    return f"select count(*) from (select {expression} as result) called where result is not null"
+
+
+def rows(expression: str) -> str:
+    return f"select count(*) from {expression}"
+
+
+W = f"workspace_id = '{ACME}'"
+LEASED_JOB = (
+    "insert into halo.jobs (kind, state, lease_token, attempts, visible_at)"
+    " values ('test.kind', 'running', gen_random_uuid(), 1, now() + interval '1 minute')"
+    " returning id, lease_token"
+)
+FEEDBACK = (
+    f"insert into halo.message_feedback (message_id, user_id, rating) select id, '{AGENT}', 1"
+    f" from halo.messages where conversation_id = '{LIVE_CONVERSATION}' limit 1 returning message_id"
+)
+API_KEY = f"select key from api.create_api_key('{ACME}', 'setup key')"
+
+# fmt: off
+#            anon outsider view reply manage admin service
+MATRIX: list[Case] = [
+    # tenancy
+    Case("workspaces", "select", ". . Y Y Y Y Y", select("workspaces", f"id = '{ACME}'")),
+    Case("workspaces", "insert", ". . . . . . .", dml("insert into api.workspaces (name) values ('x')")),
+    Case("workspaces", "update", ". . . . . Y Y", dml(f"update api.workspaces set name = 'Acme 2' where id = '{ACME}'")),
+    Case("workspaces", "delete", ". . . . . . .", dml(f"delete from api.workspaces where id = '{ACME}'")),
+    Case("members", "select", ". . Y Y Y Y Y", select("members")),
+    Case("members", "insert", ". . . . . . .", dml(f"insert into api.members (workspace_id, user_id, display_name) values ('{ACME}', gen_random_uuid(), 'x')")),
+    Case("members", "update", ". . . . . . .", dml(f"update api.members set inbox_permission = 'manage' where {W}")),
+    Case("members", "delete", ". . . . . . .", dml(f"delete from api.members where user_id = '{VIEWER}'")),
+    Case("alias_users", "select", ". . Y Y Y Y Y", select("alias_users")),
+    Case("alias_users", "insert", ". . . . . Y Y", dml(f"insert into api.alias_users (workspace_id, name) values ('{ACME}', 'Billing')")),
+    Case("alias_users", "update", ". . . . . Y Y", dml(f"update api.alias_users set name = 'Team' where {W}")),
+    Case("alias_users", "delete", ". . . . . Y Y", dml(f"delete from api.alias_users where {W}")),
+    Case("create_workspace", "execute", ". Y Y Y Y Y .", rows("api.create_workspace('New co', 'Me')")),
+    Case("set_member", "execute", ". . . . . Y .", rows(f"api.set_member('{ACME}', '{VIEWER}', 'member', 'reply')")),
+    Case("remove_member", "execute", ". . . . . Y .", call(f"api.remove_member('{ACME}', '{VIEWER}')::text || 'done'")),
+    Case("update_my_profile", "execute", ". . Y Y Y Y .", rows(f"api.update_my_profile('{ACME}', p_online => true)")),
+    # events
+    Case("events", "select", ". . Y Y Y Y Y", select("events")),
+    Case("events", "insert", ". . . . . . .", dml(f"insert into api.events (workspace_id, seq, name) values ('{ACME}', 999999, 'x.y')")),
+    Case("events", "update", ". . . . . . .", dml(f"update api.events set name = 'x.y' where {W}")),
+    Case("events", "delete", ". . . . . . .", dml(f"delete from api.events where {W}")),
+    Case("events_since", "execute", ". . Y Y Y Y Y", rows(f"api.events_since('{ACME}', 0, 10)")),
+    # jobs
+    Case("jobs", "select", ". . . . . . Y", select("jobs")),
+    Case("jobs", "insert", ". . . . . . .", dml("insert into api.jobs (kind) values ('test.kind')")),
+    Case("jobs", "update", ". . . . . . .", dml(f"update api.jobs set state = 'queued' where {W}")),
+    Case("jobs", "delete", ". . . . . . .", dml(f"delete from api.jobs where {W}")),
+    Case("enqueue_job", "execute", ". . . . . . Y", call("api.enqueue_job('test.kind', '{}')")),
+    Case("claim_jobs", "execute", ". . . . . . Y", rows("api.claim_jobs('test.kind', 'worker-1')"), "select api.enqueue_job('test.kind')"),
+    Case("complete_job", "execute", ". . . . . . Y", call("api.complete_job(%s, %s)::text || 'done'"), LEASED_JOB),
+    Case("fail_job", "execute", ". . . . . . Y", rows("api.fail_job(%s, %s, 'boom')"), LEASED_JOB),
+    Case("extend_job_lease", "execute", ". . . . . . Y", call("api.extend_job_lease(%s, %s, 120)"), LEASED_JOB),
+    # customers
+    Case("companies", "select", ". . Y Y Y Y Y", select("companies")),
+    Case("companies", "insert", ". . . Y Y Y Y", dml(f"insert into api.companies (workspace_id, name) values ('{ACME}', 'Umbrella')")),
+    Case("companies", "update", ". . . Y Y Y Y", dml(f"update api.companies set plan = 'pro' where {W}")),
+    Case("companies", "delete", ". . . . . . Y", dml(f"delete from api.companies where {W}")),
+    Case("contacts", "select", ". . Y Y Y Y Y", select("contacts")),
+    Case("contacts", "insert", ". . . Y Y Y Y", dml(f"insert into api.contacts (workspace_id, email) values ('{ACME}', 'new@example.com')")),
+    Case("contacts", "update", ". . . Y Y Y Y", dml(f"update api.contacts set name = 'Renamed' where id = '{CONTACT}'")),
+    Case("contacts", "delete", ". . . . . . Y", dml(f"delete from api.contacts where id = '{CONTACT}'")),
+    Case("visitors", "select", ". . Y Y Y Y Y", select("visitors")),
+    Case("visitors", "insert", ". . . . . . Y", dml(f"insert into api.visitors (workspace_id, anonymous_id) values ('{ACME}', 'anon-new')")),
+    Case("visitors", "update", ". . . . . . Y", dml(f"update api.visitors set contact_id = '{CONTACT}' where {W}")),
+    Case("visitors", "delete", ". . . . . . Y", dml(f"delete from api.visitors where {W}")),
+    # settings
+    Case("ai_agents", "select", ". . Y Y Y Y Y", select("ai_agents")),
+    Case("ai_agents", "insert", ". . . . . Y Y", dml(f"insert into api.ai_agents (workspace_id, name) values ('{ACME}', 'Bob')")),
+    Case("ai_agents", "update", ". . . . . Y Y", dml(f"update api.ai_agents set active = false where {W}")),
+    Case("ai_agents", "delete", ". . . . . . Y", dml(f"delete from api.ai_agents where id = '{AI_AGENT}'")),
+    Case("escalation_settings", "select", ". . Y Y Y Y Y", select("escalation_settings")),
+    Case("escalation_settings", "insert", ". . . . . . .", dml(f"insert into api.escalation_settings (ai_agent_id) values ('{AI_AGENT}')")),
+    Case("escalation_settings", "update", ". . . . . Y Y", dml(f"update api.escalation_settings set confidence_threshold = 70 where {W}")),
+    Case("escalation_settings", "delete", ". . . . . . .", dml(f"delete from api.escalation_settings where {W}")),
+    Case("workspace_settings", "select", ". . Y Y Y Y Y", select("workspace_settings")),
+    Case("workspace_settings", "insert", ". . . . . . .", dml(f"insert into api.workspace_settings (workspace_id) values ('{ACME}')")),
+    Case("workspace_settings", "update", ". . . . . Y Y", dml(f"update api.workspace_settings set auto_assign_on_reply = false where {W}")),
+    Case("workspace_settings", "delete", ". . . . . . .", dml(f"delete from api.workspace_settings where {W}")),
+    Case("spam_rules", "select", ". . Y Y Y Y Y", select("spam_rules")),
+    Case("spam_rules", "insert", ". . . . . Y Y", dml(f"insert into api.spam_rules (workspace_id, description) values ('{ACME}', 'No SEO offers')")),
+    Case("spam_rules", "update", ". . . . . Y Y", dml(f"update api.spam_rules set enabled = false where {W}")),
+    Case("spam_rules", "delete", ". . . . . Y Y", dml(f"delete from api.spam_rules where {W}")),
+    Case("trusted_senders", "select", ". . Y Y Y Y Y", select("trusted_senders")),
+    Case("trusted_senders", "insert", ". . . . . Y Y", dml(f"insert into api.trusted_senders (workspace_id, pattern) values ('{ACME}', '@partner.example')")),
+    Case("trusted_senders", "update", ". . . . . . Y", dml(f"update api.trusted_senders set pattern = '@other.example' where pattern = '@globex.example' and {W}")),
+    Case("trusted_senders", "delete", ". . . . . Y Y", dml(f"delete from api.trusted_senders where {W}")),
+    Case("inbound_addresses", "select", ". . Y Y Y Y Y", select("inbound_addresses")),
+    Case("inbound_addresses", "insert", ". . . . . Y Y", dml(f"insert into api.inbound_addresses (workspace_id, address) values ('{ACME}', 'sales@acme.test')")),
+    Case("inbound_addresses", "update", ". . . . . Y Y", dml(f"update api.inbound_addresses set display_name = 'Help' where {W}")),
+    Case("inbound_addresses", "delete", ". . . . . Y Y", dml(f"delete from api.inbound_addresses where {W}")),
+    Case("api_keys", "select", ". . . . . Y Y", select("api_keys"), API_KEY),
+    Case("api_keys", "insert", ". . . . . . .", dml(f"insert into api.api_keys (workspace_id, name, prefix) values ('{ACME}', 'k', 'p')")),
+    Case("api_keys", "update", ". . . . . Y Y", dml(f"update api.api_keys set revoked_at = now() where {W}"), API_KEY),
+    Case("api_keys", "delete", ". . . . . . .", dml(f"delete from api.api_keys where {W}"), API_KEY),
+    Case("create_api_key", "execute", ". . . . . Y Y", rows(f"api.create_api_key('{ACME}', 'CI')")),
+    Case("verify_api_key", "execute", ". . . . . . Y", call("api.verify_api_key(%s)"), API_KEY),
+    # conversations
+    Case("conversations", "select", ". . Y Y Y Y Y", select("conversations")),
+    Case("conversations", "insert", ". . . . . . .", dml(f"insert into api.conversations (workspace_id, session_id) values ('{ACME}', 's')")),
+    Case("conversations", "update", ". . . . . . .", dml(f"update api.conversations set ai_paused = true where {W}")),
+    Case("conversations", "delete", ". . . . . . .", dml(f"delete from api.conversations where {W}")),
+    Case("start_conversation", "execute", ". . . . . . Y", rows(f"api.start_conversation('{ACME}', 'sess-new', p_ai_agent_id => '{AI_AGENT}')")),
+    Case("record_conversation_signal", "execute", ". . . . . . Y", rows(f"api.record_conversation_signal('{LIVE_CONVERSATION}', -0.8, 'angry', 20::smallint)")),
+    Case("complete_conversation", "execute", ". . . . . . Y", rows(f"api.complete_conversation('{LIVE_CONVERSATION}', 'abandoned')")),
+    Case("set_conversation_ai_paused", "execute", ". . . Y Y Y Y", rows(f"api.set_conversation_ai_paused('{LIVE_CONVERSATION}', true)")),
+    # tickets and messages
+    Case("tickets", "select", ". . Y Y Y Y Y", select("tickets")),
+    Case("tickets", "insert", ". . . . . . .", dml(f"insert into api.tickets (workspace_id, number) values ('{ACME}', 99)")),
+    Case("tickets", "update", ". . . . . . .", dml(f"update api.tickets set subject = 'x' where {W}")),
+    Case("tickets", "delete", ". . . . . . .", dml(f"delete from api.tickets where {W}")),
+    Case("create_ticket", "execute", ". . . Y Y Y Y", rows(f"api.create_ticket('{ACME}', 'Printer on fire')")),
+    Case("set_ticket_status", "execute", ". . . . Y Y Y", rows(f"api.set_ticket_status('{OPEN_TICKET}', 'resolved')")),
+    Case("assign_ticket", "execute", ". . . . Y Y Y", rows(f"api.assign_ticket('{OPEN_TICKET}', '{AGENT}')")),
+    Case("update_ticket", "execute", ". . . . Y Y Y", rows(f"api.update_ticket('{OPEN_TICKET}', p_labels => '{{vip}}')")),
+    Case("messages", "select", ". . Y Y Y Y Y", select("messages")),
+    Case("messages", "insert", ". . . . . . .", dml(f"insert into api.messages (ticket_id, kind, direction, author_kind) values ('{OPEN_TICKET}', 'note', 'internal', 'system')")),
+    Case("messages", "update", ". . . . . . .", dml(f"update api.messages set body_text = 'x' where {W}")),
+    Case("messages", "delete", ". . . . . . .", dml(f"delete from api.messages where {W}")),
+    Case("append_message", "execute", ". . . Y Y Y .", rows(f"api.append_message('{OPEN_TICKET}', p_kind => 'note', p_body_text => 'FYI')")),
+    Case("append_message", "execute as customer", ". . . . . . Y", rows(f"api.append_message('{OPEN_TICKET}', p_kind => 'email', p_author_kind => 'customer', p_author_contact_id => '{CONTACT}', p_body_text => 'Any news?')")),
+    Case("mentions", "select", ". . Y Y Y Y Y", select("mentions")),
+    Case("mentions", "insert", ". . . . . . .", dml(f"insert into api.mentions (message_id, user_id, workspace_id) select id, '{AGENT}', workspace_id from halo.messages where {W} limit 1")),
+    Case("mentions", "update", ". . . . . . .", dml(f"update api.mentions set created_at = now() where {W}")),
+    Case("mentions", "delete", ". . . . . . .", dml(f"delete from api.mentions where {W}")),
+    Case("message_feedback", "select", ". . Y Y Y Y Y", select("message_feedback"), FEEDBACK),
+    Case("message_feedback", "insert", ". . . Y Y Y Y", dml(f"insert into api.message_feedback (message_id, user_id, rating) select id, coalesce(auth.uid(), '{AGENT}'), -1 from halo.messages where conversation_id = '{LIVE_CONVERSATION}' limit 1")),
+    Case("message_feedback", "update", ". . . Y . . Y", dml("update api.message_feedback set rating = -1 where message_id = %s"), FEEDBACK),
+    Case("message_feedback", "delete", ". . . Y . . Y", dml("delete from api.message_feedback where message_id = %s"), FEEDBACK),
+]
+# fmt: on
+
+DENIED_SQLSTATES = {"42501", "P0002"}
+
+
+def outcome(conn: psycopg.Connection[tuple[object, ...]], case: Case, person: str) -> bool:
+    """Run the case as `person` in a transaction that is rolled back; True when allowed."""
+    role, user = PEOPLE[person]
+    try:
+        with conn.transaction(force_rollback=True):
+            params = conn.execute(case.setup).fetchone() if case.setup else None
+            as_user(conn, role, claims(user) if role != "service_role" else {"role": role})
+            row = conn.execute(case.sql, params if "%s" in case.sql else None).fetchone()
+            return row is not None and isinstance(row[0], int) and row[0] > 0
+    except psycopg.Error as exc:
+        if exc.sqlstate in DENIED_SQLSTATES:
+            return False
+        raise AssertionError(f"{case.obj} {case.op} as {person}: unexpected error {exc}") from exc
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.obj}-{c.op}")
+def test_permission_matrix(project_db: str, case: Case) -> None:
+    with psycopg.connect(project_db) as conn:
+        actual = {person: outcome(conn, case, person) for person in ROLES}
+    wrong = {p: ("allowed" if a else "denied") for p, a in actual.items() if a != case.expected[p]}
+    assert not wrong, f"{case.obj} {case.op}: unexpectedly {wrong}"
+
+
+def test_matrix_covers_every_api_view_and_function(project_db: str) -> None:
+    with psycopg.connect(project_db) as conn:
+        views = {
+            r[0] for r in conn.execute("select viewname from pg_views where schemaname = 'api'")
+        }
+        functions = {
+            r[0]
+            for r in conn.execute(
+                "select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+                " where n.nspname = 'api'"
+            )
+        }
+    covered: dict[str, set[str]] = {}
+    for case in MATRIX:
+        covered.setdefault(case.obj, set()).add(case.op)
+    assert set(covered) == views | functions
+    for view in views:
+        assert {"select", "insert", "update", "delete"} <= covered[view], view
+
+
+def test_anon_has_no_grant_on_any_api_object(project_db: str) -> None:
+    with psycopg.connect(project_db) as conn:
+        granted = conn.execute(
+            "select table_name, privilege_type from information_schema.role_table_grants"
+            " where table_schema = 'api' and grantee in ('anon', 'PUBLIC')"
+            " union all"
+            " select routine_name, privilege_type from information_schema.role_routine_grants"
+            " where routine_schema = 'api' and grantee in ('anon', 'PUBLIC')"
+        ).fetchall()
+    assert granted == []
