@@ -1,13 +1,18 @@
 """Segment-style rules on a contact's traits, as escalation and priority filters use them.
 
 A :class:`ContactFilter` is a list of rules joined by ``all`` (and) or ``any`` (or); a rule compares
-one trait (``plan``, ``renewal_status``, a custom field, ``company.plan``...) with a value. Traits
-come as one flat mapping; dotted names reach into nested mappings (``company.plan``).
+one trait (``plan``, ``renewal_status``, a custom field, ``company.plan``...) with a value, and a
+rule may itself be a nested filter. Traits come as one mapping; dotted names reach into nested
+mappings (``company.plan``).
+
+Stored shape (``escalation_settings.escalation_filters`` / ``priority_filters``, jsonb arrays): a
+list whose elements all must match, each either a rule ``{"trait", "op", "value"}`` or a group
+``{"match": "all"|"any", "rules": [...]}``. An empty list means "no filter".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -84,7 +89,7 @@ class TraitRule:
 class ContactFilter:
     """Rules joined by ``all`` or ``any``; an empty filter matches every contact."""
 
-    rules: tuple[TraitRule, ...] = ()
+    rules: tuple[TraitRule | ContactFilter, ...] = ()
     match: Literal["all", "any"] = "all"
 
     def matches(self, traits: Mapping[str, Any]) -> bool:
@@ -95,8 +100,19 @@ class ContactFilter:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ContactFilter:
-        """Read ``{"match": "all"|"any", "rules": [{"trait", "op", "value"}...]}``."""
+        """Read a group ``{"match": "all"|"any", "rules": [rule or group, ...]}``."""
         match = data.get("match", "all")
         if match not in ("all", "any"):
             raise ValueError(f"filter match must be 'all' or 'any', got {match!r}")
-        return cls(tuple(TraitRule.from_json(r) for r in data.get("rules", ())), match)
+        return cls(_parse_rules(data.get("rules", ())), match)
+
+    @classmethod
+    def from_stored(cls, elements: Sequence[Mapping[str, Any]]) -> ContactFilter | None:
+        """Read the stored jsonb array (all elements must match); None when it is empty."""
+        return cls(_parse_rules(elements)) if elements else None
+
+
+def _parse_rules(elements: Iterable[Mapping[str, Any]]) -> tuple[TraitRule | ContactFilter, ...]:
+    return tuple(
+        ContactFilter.from_json(e) if "rules" in e else TraitRule.from_json(e) for e in elements
+    )

@@ -92,21 +92,28 @@ class EscalationSettings:
             raise ValueError(f"max attempts must be 1-10, got {self.max_attempts}")
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], agent_type: AgentType) -> EscalationSettings:
-        """Read the agent's stored settings (missing keys take Halo's defaults)."""
-        filters = {
-            key: ContactFilter.from_json(data[key]) if data.get(key) else None
-            for key in ("escalation_filter", "priority_filter")
-        }
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        agent_type: AgentType,
+        *,
+        web_search_enabled: bool = False,
+    ) -> EscalationSettings:
+        """Read a row of ``api.escalation_settings`` (missing keys take Halo's defaults).
+
+        ``escalation_filters`` and ``priority_filters`` are the stored jsonb arrays
+        (see :mod:`halo_supabase.ai.contact_rules`); whether the web-search skill is on comes
+        from the agent, not from this row.
+        """
         return cls(
             mode=data.get("mode", "conditional"),
             confidence_threshold=int(data.get("confidence_threshold", 50)),
             max_attempts=int(data.get("max_attempts", 3)),
             require_knowledge_search=bool(data.get("require_knowledge_search", True)),
             require_web_search=bool(data.get("require_web_search", False)),
-            web_search_enabled=bool(data.get("web_search_enabled", False)),
-            escalation_filter=filters["escalation_filter"],
-            priority_filter=filters["priority_filter"],
+            web_search_enabled=web_search_enabled,
+            escalation_filter=ContactFilter.from_stored(data.get("escalation_filters") or []),
+            priority_filter=ContactFilter.from_stored(data.get("priority_filters") or []),
             agent_type=agent_type,
         )
 

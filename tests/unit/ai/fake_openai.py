@@ -80,7 +80,8 @@ def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             step = state.script.popleft() if state.script else Step(content="{}")
             time.sleep(step.delay)
             if step.status != 200:
-                extra = {"retry-after-ms": "20"} if step.status == 429 else {}
+                # Short waits keep retry tests fast; the client honours retry-after-ms.
+                extra = {"retry-after-ms": "20"} if step.status in (429, 500, 503) else {}
                 self._send(step.status, _error(step.status), extra)
                 return
             completion = {

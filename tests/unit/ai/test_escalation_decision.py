@@ -167,19 +167,27 @@ def test_invalid_settings_say_what_is_allowed(field: str, value: Any, message: s
         EscalationSettings(**{field: value})
 
 
-def test_settings_from_stored_json_take_halo_defaults() -> None:
-    settings = EscalationSettings.from_json(
-        {
-            "mode": "always",
-            "priority_filter": {
-                "match": "all",
-                "rules": [{"trait": "plan", "op": "eq", "value": "enterprise"}],
+def test_settings_from_a_stored_row_take_halo_defaults() -> None:
+    row = {
+        "mode": "always",
+        "escalation_filters": [],
+        "priority_filters": [
+            {"trait": "plan", "op": "eq", "value": "enterprise"},
+            {
+                "match": "any",
+                "rules": [
+                    {"trait": "renewal_status", "op": "eq", "value": "at_risk"},
+                    {"trait": "company.plan", "op": "eq", "value": "scale"},
+                ],
             },
-        },
-        agent_type="customer_facing",
-    )
-    assert settings.confidence_threshold == 50 and settings.mode == "always"
-    assert settings.priority_filter is not None and settings.priority_filter.matches(ENTERPRISE)
+        ],
+    }
+    settings = EscalationSettings.from_json(row, agent_type="customer_facing")
+    assert settings.confidence_threshold == 50 and settings.max_attempts == 3
+    assert settings.mode == "always" and settings.escalation_filter is None
+    assert settings.priority_filter is not None
+    assert settings.priority_filter.matches(ENTERPRISE)
+    assert not settings.priority_filter.matches({"plan": "enterprise"})
 
 
 def test_signals_are_read_from_a_real_turn() -> None:
