@@ -405,34 +405,6 @@ def ai_train_sentiment(data: str | None, out_path: str | None) -> None:
     )
 
 
-# -- halo seed -----------------------------------------------------------------------------------
-
-
-@main.command("seed")
-@click.option("--tickets", type=click.IntRange(min=100), required=True, help="Tickets to create.")
-@click.option("--db-url", help="Seed this database instead of the local one (needs a superuser).")
-@_reports_errors
-def seed(tickets: int, db_url: str | None) -> None:
-    """Add realistic volume: 100 workspaces (one with 30% of the tickets), ~10 messages each."""
-    from halo_supabase.volume_seed import seed_volume
-
-    if db_url is None:
-        database = _database()
-        database.ensure_ready(_print_applied)
-        db_url = database.url
-    with console.status(f"seeding {tickets:,} tickets…") as status:
-
-        def report(step: str, seconds: float) -> None:
-            console.print(f"  {step} {seconds:.1f}s")
-            status.update(f"seeding {tickets:,} tickets… ({step} done)")
-
-        result = seed_volume(db_url, tickets, report)
-    console.print(
-        f"seeded {result.tickets:,} tickets and {result.messages:,} messages in 100 workspaces "
-        f"(run {result.run}) in {result.total_seconds:.1f}s"
-    )
-
-
 # -- halo bench ----------------------------------------------------------------------------------
 
 
