@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
@@ -231,7 +232,7 @@ def _start_database() -> LocalDatabase:
 @_reports_errors
 def dev() -> None:
     """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed, gateway."""
-    from halo_supabase.local.gateway.server import build_server
+    from halo_supabase.local.gateway.server import build_server, run_serving
 
     began = time.monotonic()
     database = _start_database()
@@ -240,16 +241,19 @@ def dev() -> None:
     # Until uvicorn installs its own handlers, a Ctrl-C or SIGTERM still asks it to exit.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
-    console.print(
-        f"[green]✓[/] gateway on {settings.url} (REST, Auth, Realtime, Storage, Functions)"
-    )
-    console.print("\n".join(env_lines(settings, database.url)), markup=False)
-    console.print(
-        f"[bold green]ready[/] in {time.monotonic() - began:.1f}s; Ctrl-C stops the stack "
-        f"(PostgreSQL log: {database.cluster.log_file})"
-    )
+
+    def announce() -> None:
+        console.print(
+            f"[green]✓[/] gateway on {settings.url} (REST, Auth, Realtime, Storage, Functions)"
+        )
+        console.print("\n".join(env_lines(settings, database.url)), markup=False)
+        console.print(
+            f"[bold green]ready[/] in {time.monotonic() - began:.1f}s; Ctrl-C stops the stack "
+            f"(PostgreSQL log: {database.cluster.log_file})"
+        )
+
     try:
-        server.run()
+        run_serving(server, announce)
     finally:
         console.print("stopping…")
         database.cluster.stop()
@@ -358,6 +362,49 @@ def seed(tickets: int, db_url: str | None) -> None:
     )
 
 
+# -- halo ai -------------------------------------------------------------------------------------
+
+
+@main.group()
+def ai() -> None:
+    """The offline AI model: retrain and evaluate it."""
+
+
+@ai.command("train-sentiment")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Labelled JSON-lines set [default: tests/fixtures/sentiment/messages.jsonl].",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the model [default: the package's ai/data/sentiment_model.json].",
+)
+@_reports_errors
+def ai_train_sentiment(data: str | None, out_path: str | None) -> None:
+    """Fit the sentiment model on the training split and report it on the held-out split."""
+    import json
+    from pathlib import Path
+
+    from halo_supabase.ai.training import DEFAULT_DATASET, evaluate, load_dataset, train
+
+    messages = load_dataset(Path(data) if data else DEFAULT_DATASET)
+    model = train(messages)
+    target = Path(out_path) if out_path else Path(__file__).parent / "ai/data/sentiment_model.json"
+    target.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    report = evaluate(model, messages)
+    console.print(
+        f"trained on {model.trained_on} messages, wrote {target}\n"
+        f"held-out ({report.messages} messages): polarity accuracy "
+        f"{report.polarity_accuracy:.3f}, mood macro-F1 {report.mood_macro_f1:.3f}"
+    )
+
+
 # -- halo bench ----------------------------------------------------------------------------------
 
 
@@ -374,6 +421,92 @@ def bench_db(runs: int) -> None:
     from halo_supabase.bench.db import run_db_benchmark
 
     run_db_benchmark(get_settings(), runs, out)
+
+
+@bench.command("rest")
+@click.option("--seconds", default=3.0, show_default=True, help="Measurement time per table cell.")
+@_reports_errors
+def bench_rest(seconds: float) -> None:
+    """Requests/s and latency of /rest/v1 vs the same queries sent directly, at 1 and 16 clients."""
+    from halo_supabase.bench.rest import run_rest_benchmark
+
+    run_rest_benchmark(get_settings(), seconds, out)
+
+
+@bench.command("sentiment")
+@click.option("--messages", default=5000, show_default=True, help="Messages to score.")
+@_reports_errors
+def bench_sentiment(messages: int) -> None:
+    """Time the offline sentiment model: load, per-message latency p50/p95, messages/s."""
+    from halo_supabase.bench.sentiment import run_sentiment_benchmark
+
+    run_sentiment_benchmark(messages, out)
+
+
+@bench.command("auth")
+@click.option("--requests", default=400, show_default=True, help="Requests per measurement.")
+@_reports_errors
+def bench_auth(requests: int) -> None:
+    """Requests/s and p50/p95 of sign-in, refresh and GET /user on a scratch stack."""
+    from halo_supabase.bench.auth import run_auth_benchmark
+
+    # One log line per benchmark request would drown the table and slow the client down.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    run_auth_benchmark(get_settings(), requests, out)
+
+
+@bench.command("storage")
+@click.option("--count", default=200, show_default=True, help="Requests per measurement.")
+@_reports_errors
+def bench_storage(count: int) -> None:
+    """Time Storage uploads, downloads, listing, signing and Edge Function calls."""
+    from halo_supabase.bench.storage import run_storage_benchmark
+
+    # One line per request from the clients' HTTP library would bury the table.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run_storage_benchmark(get_settings(), count, out)
+
+
+@bench.command("realtime")
+@click.option(
+    "--subscribers",
+    default="1,100,1000",
+    show_default=True,
+    help="Comma-separated subscriber counts on one topic.",
+)
+@click.option(
+    "--cycles",
+    default=10_000,
+    show_default=True,
+    help="Connect/disconnect cycles for the leak check.",
+)
+@_reports_errors
+def bench_realtime(subscribers: str, cycles: int) -> None:
+    """Realtime latency (DB broadcast, postgres_changes), fan-out and memory, on scratch servers."""
+    from halo_supabase.bench.realtime import run_realtime_benchmark
+
+    sizes = [int(part) for part in subscribers.split(",") if part.strip()]
+    run_realtime_benchmark(get_settings(), out, sizes, cycles)
+
+
+@bench.command("email")
+@click.option("--rounds", default=20, show_default=True, help="Passes over the corpus.")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of .eml files [default: tests/fixtures/email in the project].",
+)
+@_reports_errors
+def bench_email(rounds: int, corpus: Path | None) -> None:
+    """Parse + classify + strip + thread throughput over the email fixture corpus (no database)."""
+    from halo_supabase.bench.email import run_email_benchmark
+
+    folder = corpus or get_settings().project_dir / "tests" / "fixtures" / "email"
+    if not any(folder.glob("*.eml")):
+        raise click.UsageError(f"no .eml files in {folder}; pass --corpus with a folder of emails")
+    run_email_benchmark(folder, rounds, out)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,11 @@ what went wrong and what to do about it::
     │   ├── PortInUseError              the port belongs to another process
     │   └── PostgresStartError          the server did not start (carries the log tail)
     ├── MigrationError              a migration or seed failed and was rolled back (file and line)
-    └── DatabaseTestError           pgTAP cannot run (extension missing, psql missing)
+    ├── DatabaseTestError           pgTAP cannot run (extension missing, psql missing)
+    ├── WebhookError                an inbound email webhook was refused
+    │   ├── WebhookSignatureError       signature malformed, stale, wrong or replayed (`reason`)
+    │   └── WebhookPayloadError         the payload is malformed or too large
+    └── AIProviderError             the AI provider failed (bad key, timeout, rate limit, bad output)
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AIProviderError",
     "ConfigError",
     "DatabaseTestError",
     "HaloError",
@@ -26,6 +31,9 @@ __all__ = [
     "PortInUseError",
     "PostgresBinariesNotFound",
     "PostgresStartError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
 ]
 
 
@@ -77,3 +85,27 @@ class MigrationError(HaloError):
 
 class DatabaseTestError(HaloError):
     """The database test runner cannot run (pgTAP or psql missing)."""
+
+
+class WebhookError(HaloError):
+    """An inbound email webhook was refused; the edge function answers with a non-retry status."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The webhook signature failed; `reason` is malformed, stale, bad-signature or replayed."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"webhook signature refused ({reason}). Check the provider's signing key in the "
+            "inbox settings and that this server's clock is right (timestamps older than five "
+            "minutes are refused)."
+        )
+
+
+class WebhookPayloadError(WebhookError):
+    """The webhook body is malformed or larger than the limit."""
+
+
+class AIProviderError(HaloError):
+    """An AI request failed; the message names the setting or action that fixes it."""

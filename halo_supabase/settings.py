@@ -71,7 +71,18 @@ class Settings(BaseSettings):
     postgres_binaries: str = Field("auto", alias="HALO_POSTGRES_BINARIES")
     db_os_user: str | None = Field(None, alias="HALO_DB_OS_USER")
     project_dir: Path = Field(Path("."), alias="HALO_PROJECT_DIR")
+    functions_dir: Path | None = Field(None, alias="HALO_FUNCTIONS_DIR")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="HALO_LOG_LEVEL")
+    # Schemas the REST API exposes besides config.toml's `[api] schemas` (comma-separated).
+    api_extra_schemas: str = Field("", alias="HALO_API_EXTRA_SCHEMAS")
+    rest_max_body_bytes: int = Field(10 * 1024 * 1024, alias="HALO_REST_MAX_BODY_BYTES", ge=1)
+
+    ai_provider: Literal["offline", "openai"] = Field("offline", alias="HALO_AI_PROVIDER")
+    ai_model: str = Field("gpt-4o-mini", alias="HALO_AI_MODEL", min_length=1)
+    ai_timeout_seconds: float = Field(20.0, alias="HALO_AI_TIMEOUT_SECONDS", gt=0, le=600)
+    ai_max_retries: int = Field(2, alias="HALO_AI_MAX_RETRIES", ge=0, le=10)
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -99,6 +110,13 @@ class Settings(BaseSettings):
                     "but HALO_STACK=remote: "
                     "set the project's own service role key"
                 )
+        if self.ai_provider == "openai" and not _reveal(self.openai_api_key):
+            raise ValueError(
+                "HALO_AI_PROVIDER=openai needs OPENAI_API_KEY (for an OpenAI-compatible server "
+                "without keys, any non-empty value): set it, or use HALO_AI_PROVIDER=offline"
+            )
+        if self.openai_base_url:
+            _check_url("OPENAI_BASE_URL", self.openai_base_url, ("http", "https"))
         _check_url("SUPABASE_URL", self.url, ("http", "https"))
         _check_url("SUPABASE_DB_URL", self.db_url, ("postgres", "postgresql"))
         return self
@@ -131,6 +149,14 @@ class Settings(BaseSettings):
     def supabase_dir(self) -> Path:
         return (self.project_dir / "supabase").resolve()
 
+    @property
+    def functions_path(self) -> Path:
+        """Edge Functions to serve; their config.toml is the one beside this directory."""
+        if self.functions_dir is None:
+            return self.supabase_dir / "functions"
+        directory = self.functions_dir
+        return (directory if directory.is_absolute() else self.project_dir / directory).resolve()
+
 
 def _reveal(secret: SecretStr | None) -> str:
     return "" if secret is None else secret.get_secret_value()
@@ -139,7 +165,7 @@ def _reveal(secret: SecretStr | None) -> str:
 def _check_url(env: str, value: str, schemes: tuple[str, ...]) -> None:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.hostname:
-        shown = value if env == "SUPABASE_URL" else f"{parts.scheme}://…"
+        shown = value if env in ("SUPABASE_URL", "OPENAI_BASE_URL") else f"{parts.scheme}://…"
         raise ValueError(
             f"{env} must be a {' or '.join(s + '://' for s in schemes)} URL with a host, "
             f"got {shown!r}"

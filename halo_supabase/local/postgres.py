@@ -345,6 +345,16 @@ class LocalCluster:
                 return False
         return True
 
+    def _wait_for_port(self, seconds: float) -> bool:
+        """Whether the port is free, waiting up to `seconds` (after a crash, processes the
+        killed server left behind release its sockets as they notice and exit)."""
+        deadline = time.monotonic() + seconds
+        while not self._port_free():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
     def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
@@ -363,8 +373,9 @@ class LocalCluster:
             if pid is not None:
                 return StartResult(True, False, time.monotonic() - began, pid)
             # A pid file whose process is gone (or is no longer postgres) is left by a crash.
+            crashed = self.pid_file.exists()
             self.pid_file.unlink(missing_ok=True)
-            if not self._port_free():
+            if not self._wait_for_port(15 if crashed else 0):
                 raise PortInUseError(self.host, self.port, "HALO_DB_PORT")
             self._write_conf()
             self.log_file.touch()

@@ -8,7 +8,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,8 @@ from halo_supabase.local.ports import free_port
 from halo_supabase.local.postgres import LocalCluster
 from halo_supabase.settings import LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY
 from tests.conftest import REPO, scratch_dir
+
+FUNCTIONS_FIXTURE = REPO / "tests" / "fixtures" / "functions" / "supabase" / "functions"
 
 
 @dataclass(frozen=True)
@@ -31,21 +35,10 @@ class Stack:
     env: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def stack(cluster: LocalCluster) -> Iterator[Stack]:
-    db_url = cluster.url("postgres")
-    apply_bootstrap(db_url)
-    apply_migrations(db_url, REPO / "supabase" / "migrations")
-    apply_seed(db_url, REPO / "supabase" / "seed.sql")
-    port = free_port()
-    env = {
-        **os.environ,
-        "HALO_HOME": str(scratch_dir("stack")),
-        "HALO_DB_PORT": str(cluster.port),
-        "HALO_API_PORT": str(port),
-        "HALO_PROJECT_DIR": str(REPO),
-    }
-    log_path = cluster.state_dir / "gateway-test.log"
+@contextmanager
+def run_gateway(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`halo gateway serve` with `env` until the block ends; yields its URL once /health answers."""
+    port = env["HALO_API_PORT"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"],
@@ -66,9 +59,34 @@ def stack(cluster: LocalCluster) -> Iterator[Stack]:
             process.kill()
             pytest.fail(f"gateway did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
         time.sleep(0.1)
-    yield Stack(url, LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY, db_url, env)
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def stack(cluster: LocalCluster) -> Iterator[Stack]:
+    db_url = cluster.url("postgres")
+    apply_bootstrap(db_url)
+    apply_migrations(db_url, REPO / "supabase" / "migrations")
+    apply_seed(db_url, REPO / "supabase" / "seed.sql")
+    port = free_port()
+    env = {
+        **os.environ,
+        "HALO_HOME": str(scratch_dir("stack")),
+        "HALO_DB_PORT": str(cluster.port),
+        "HALO_API_PORT": str(port),
+        "HALO_PROJECT_DIR": str(REPO),
+        # Test fixture schemas the REST API exposes besides config.toml's (tests/fixtures/rest).
+        "HALO_API_EXTRA_SCHEMAS": "rest_fixture",
+        # The functions tests' own fixture functions; Deno's npm cache survives between runs.
+        "HALO_FUNCTIONS_DIR": str(FUNCTIONS_FIXTURE),
+        "DENO_DIR": str(REPO / ".halo" / "deno"),
+    }
+    with run_gateway(env, cluster.state_dir / "gateway-test.log") as url:
+        yield Stack(url, LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY, db_url, env)

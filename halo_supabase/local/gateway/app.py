@@ -26,7 +26,13 @@ __all__ = ["SERVICES", "Gateway", "GatewayContext", "Service"]
 log = logging.getLogger(__name__)
 
 # Path prefix → "module:factory"; a factory takes a GatewayContext and returns a Service.
-SERVICES: dict[str, str] = {}
+SERVICES: dict[str, str] = {
+    "/rest/v1": "halo_supabase.local.gateway.rest:create_service",
+    "/auth/v1": "halo_supabase.local.gateway.auth:create_service",
+    "/storage/v1": "halo_supabase.local.gateway.storage:create_service",
+    "/functions/v1": "halo_supabase.local.gateway.functions:create_service",
+    "/realtime/v1": "halo_supabase.local.gateway.realtime:create",
+}
 
 
 @dataclass

@@ -21,6 +21,9 @@ from halo_supabase.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY, Sett
 __all__ = ["Credentials", "CredentialsError", "Problem", "TokenService"]
 
 
+_VERIFIED_CACHE_SIZE = 4096
+
+
 class Problem(enum.Enum):
     """Why a request's credentials were refused; each service words it in its own error shape."""
 
@@ -58,6 +61,7 @@ class TokenService:
         self.secret = settings.jwt_secret.get_secret_value()
         self.anon_key = settings.anon_key
         self.service_role_key = settings.service_role_key
+        self._verified: dict[str, dict[str, Any]] = {}
         self.opaque_keys = {
             LOCAL_PUBLISHABLE_KEY: self.anon_key,
             LOCAL_SECRET_KEY: self.service_role_key,
@@ -67,7 +71,25 @@ class TokenService:
         return jwt.encode(dict(claims), self.secret, algorithm="HS256")
 
     def decode(self, token: str, *, require: tuple[str, ...] = ()) -> dict[str, Any]:
-        """Verify signature and expiry; raise CredentialsError with the reason."""
+        """Verify signature and expiry; raise CredentialsError with the reason.
+
+        A token whose signature was verified before is not verified again (the same few tokens
+        arrive on every request, and parsing plus HMAC costs ~50 µs each time); its expiry
+        and required claims are still checked every time.
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            expiry = known.get("exp")
+            missing = [claim for claim in require if claim not in known]
+            if not missing and not (isinstance(expiry, int | float) and expiry <= time.time()):
+                return dict(known)
+        claims = self._verify(token, require)
+        if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = claims
+        return dict(claims)
+
+    def _verify(self, token: str, require: tuple[str, ...]) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -41,7 +41,7 @@ CORS_ALLOW_HEADERS = (
 )
 CORS_EXPOSE_HEADERS = (
     "Content-Range, Range-Unit, Location, Content-Location, Content-Type, Preference-Applied, "
-    "X-Supabase-Api-Version, Content-Length, ETag"
+    "X-Supabase-Api-Version, Content-Length, ETag, X-Total-Count, Link"
 )
 CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 

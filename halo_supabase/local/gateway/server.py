@@ -3,6 +3,7 @@ process with a pid file (`halo up` / `halo down`)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,21 @@ def build_server(settings: Settings) -> uvicorn.Server:
         ws_max_size=1024 * 1024,
     )
     return uvicorn.Server(config)
+
+
+def run_serving(server: uvicorn.Server, on_ready: Callable[[], None]) -> None:
+    """Run `server` until it stops, calling `on_ready` once it accepts connections."""
+
+    async def main() -> None:
+        serving = asyncio.ensure_future(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.02)
+        if server.started:
+            on_ready()
+        await serving
+
+    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+        runner.run(main())
 
 
 def serve(settings: Settings) -> None:

@@ -164,6 +164,16 @@ create index if not exists refresh_tokens_parent_idx on auth.refresh_tokens (par
 create index if not exists refresh_tokens_session_id_revoked_idx on auth.refresh_tokens (session_id, revoked);
 create index if not exists refresh_tokens_updated_at_idx on auth.refresh_tokens (updated_at desc);
 
+-- Which methods (password, anonymous, ...) authenticated a session: the access token's `amr`.
+create table if not exists auth.mfa_amr_claims (
+  session_id uuid not null references auth.sessions (id) on delete cascade,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  authentication_method text not null,
+  id uuid primary key,
+  constraint mfa_amr_claims_session_id_authentication_method_pkey unique (session_id, authentication_method)
+);
+
 create table if not exists auth.audit_log_entries (
   instance_id uuid,
   id uuid primary key,
@@ -176,6 +186,7 @@ alter table auth.users enable row level security;
 alter table auth.identities enable row level security;
 alter table auth.sessions enable row level security;
 alter table auth.refresh_tokens enable row level security;
+alter table auth.mfa_amr_claims enable row level security;
 alter table auth.audit_log_entries enable row level security;
 
 create or replace function auth.uid() returns uuid
@@ -222,6 +233,7 @@ alter table auth.users owner to supabase_auth_admin;
 alter table auth.identities owner to supabase_auth_admin;
 alter table auth.sessions owner to supabase_auth_admin;
 alter table auth.refresh_tokens owner to supabase_auth_admin;
+alter table auth.mfa_amr_claims owner to supabase_auth_admin;
 alter table auth.audit_log_entries owner to supabase_auth_admin;
 
 -- realtime --------------------------------------------------------------------------------------
@@ -381,6 +393,63 @@ begin
     return '';
   end if;
   return reverse(split_part(reverse(file), '.', 1));
+end
+$$;
+
+-- storage.search: one "directory level" of a bucket, as storage-api's list endpoint reads it.
+-- Folders (names with more segments below `levels`) come back once each with null id and
+-- metadata; files with their row. security invoker, so the caller's RLS policies apply.
+create or replace function storage.search(
+  prefix text,
+  bucketname text,
+  limits int default 100,
+  levels int default 1,
+  offsets int default 0,
+  search text default '',
+  sortcolumn text default 'name',
+  sortorder text default 'asc'
+) returns table (
+  name text,
+  id uuid,
+  updated_at timestamptz,
+  created_at timestamptz,
+  last_accessed_at timestamptz,
+  metadata jsonb
+)
+language plpgsql stable
+as $$
+declare
+  sort_column text := case when lower(sortcolumn) in ('updated_at', 'created_at', 'last_accessed_at')
+                           then lower(sortcolumn) else 'name' end;
+  sort_order text := case when lower(sortorder) = 'desc' then 'desc' else 'asc' end;
+begin
+  return query execute format(
+    $query$
+    with matching as (
+      select split_part(o.name, '/', $4) as entry,
+             array_length(string_to_array(o.name, '/'), 1) > $4 as is_folder,
+             o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata
+      from storage.objects o
+      where o.bucket_id = $2
+        and starts_with(o.name, $1)
+        and split_part(o.name, '/', $4) ilike replace(replace(replace($6, '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'
+    ), entries as (
+      select distinct on (entry) entry, null::uuid as id, null::timestamptz as updated_at,
+             null::timestamptz as created_at, null::timestamptz as last_accessed_at,
+             null::jsonb as metadata
+      from matching where is_folder
+      union all
+      select entry, id, updated_at, created_at, last_accessed_at, metadata
+      from matching where not is_folder
+    )
+    select entry, id, updated_at, created_at, last_accessed_at, metadata
+    from entries
+    order by %1$I %2$s nulls first, entry collate "C" %2$s
+    limit $3 offset $5
+    $query$,
+    case when sort_column = 'name' then 'entry' else sort_column end,
+    sort_order
+  ) using prefix, bucketname, limits, levels, offsets, search;
 end
 $$;
 

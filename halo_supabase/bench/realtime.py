@@ -1,0 +1,371 @@
+"""`halo bench realtime`: commit-to-delivery latency, fan-out throughput and memory of Realtime.
+
+Everything runs on scratch servers on free ports: a PostgreSQL cluster with the bootstrap and one
+bench table, and the gateway as its own process (so its memory is measured alone). Subscribers are
+raw WebSocket clients speaking the V1 protocol, as realtime-py does, all in this process: their
+own receive work is part of the latencies measured, which therefore overstate the server's share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from rich.console import Console
+from rich.table import Table
+from websockets.asyncio.client import ClientConnection, connect
+
+from halo_supabase.local.bootstrap import apply_bootstrap
+from halo_supabase.local.gateway.credentials import TokenService
+from halo_supabase.local.ports import free_port
+from halo_supabase.local.postgres import LocalCluster, find_binaries
+from halo_supabase.settings import Settings
+
+__all__ = ["run_realtime_benchmark"]
+
+TOPIC = "realtime:bench"
+SCHEMA_SQL = """
+create schema if not exists bench_rt;
+grant usage on schema bench_rt to authenticated;
+create table if not exists bench_rt.items (id bigint generated always as identity primary key,
+                                           seq int not null, body text);
+alter table bench_rt.items enable row level security;
+grant select on bench_rt.items to authenticated;
+drop policy if exists "signed-in users read items" on bench_rt.items;
+create policy "signed-in users read items" on bench_rt.items
+  for select to authenticated using ((select auth.uid()) is not null);
+alter publication supabase_realtime add table bench_rt.items;
+"""
+BINDING = {"event": "INSERT", "schema": "bench_rt", "table": "items"}
+# No fsync (durability is not measured), but synchronous_commit stays on: logical decoding only
+# sees WAL that was flushed, so asynchronous commit would add up to wal_writer_delay (200 ms).
+FAST_CONF = {"fsync": "off", "full_page_writes": "off"}
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _percentiles(values: Sequence[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        value = values[0] if values else float("nan")
+        return value, value, value
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+@dataclass
+class Subscriber:
+    """One WebSocket joined to the bench topic; it only timestamps frames (parsing comes later)."""
+
+    ws: ClientConnection
+    frames: list[tuple[float, str]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    async def read(self) -> None:
+        async for message in self.ws:
+            self.frames.append((time.perf_counter(), str(message)))
+
+
+class Bench:
+    WARM_UP_CYCLES = 3000
+
+    def __init__(self, settings: Settings, out: Console) -> None:
+        self.settings = settings
+        self.out = out
+        self.home = settings.state_dir / "bench-realtime"
+        self.cluster = LocalCluster(
+            self.home / "db",
+            free_port(),
+            find_binaries(settings.postgres_binaries),
+            os_user=settings.db_os_user,
+            extra_conf=FAST_CONF,
+        )
+        self.port = free_port()
+        self.gateway: subprocess.Popen[bytes] | None = None
+        self.token = TokenService(settings).sign(
+            {"sub": "00000000-0000-0000-0000-00000000b0b0", "role": "authenticated", "exp": 2**31}
+        )
+        self.ws_url = (
+            f"ws://127.0.0.1:{self.port}/realtime/v1/websocket?apikey={settings.anon_key}&vsn=1.0.0"
+        )
+
+    # -- servers ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.cluster.destroy()
+        self.cluster.start()
+        apply_bootstrap(self.cluster.url())
+        env = {
+            **os.environ,
+            "HALO_HOME": str(self.home),
+            "HALO_DB_PORT": str(self.cluster.port),
+            "HALO_API_PORT": str(self.port),
+            "HALO_PROJECT_DIR": str(self.settings.project_dir.resolve()),
+        }
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = (self.home / "gateway.log").open("ab")
+        self.gateway = subprocess.Popen(
+            [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the bench gateway did not start; see {self.home / 'gateway.log'}")
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.terminate()
+            try:
+                self.gateway.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.gateway.kill()
+        self.cluster.destroy()
+
+    @property
+    def gateway_rss(self) -> int:
+        assert self.gateway is not None
+        return _rss_kib(self.gateway.pid)
+
+    # -- clients ------------------------------------------------------------------------------
+
+    async def _join(self, config: dict[str, Any], topic: str = TOPIC) -> ClientConnection:
+        ws = await connect(self.ws_url, max_size=None, ping_interval=None)
+        payload = {"config": config, "access_token": self.token}
+        await ws.send(
+            json.dumps(
+                {
+                    "topic": topic,
+                    "event": "phx_join",
+                    "payload": payload,
+                    "ref": "1",
+                    "join_ref": "1",
+                }
+            )
+        )
+        reply = json.loads(await ws.recv())
+        if reply.get("payload", {}).get("status") != "ok":
+            raise RuntimeError(f"join failed: {reply}")
+        return ws
+
+    async def subscribe(self, count: int) -> list[Subscriber]:
+        config = {"broadcast": {"self": False}, "postgres_changes": [BINDING]}
+        subscribers: list[Subscriber] = []
+        for start in range(0, count, 100):
+            sockets = await asyncio.gather(
+                *(self._join(config) for _ in range(min(100, count - start)))
+            )
+            subscribers.extend(Subscriber(ws) for ws in sockets)
+        for subscriber in subscribers:
+            subscriber.task = asyncio.create_task(subscriber.read())
+        await asyncio.sleep(0.5)  # let "Subscribed to PostgreSQL" and other join pushes land
+        return subscribers
+
+    @staticmethod
+    async def close(subscribers: list[Subscriber]) -> None:
+        for subscriber in subscribers:
+            if subscriber.task is not None:
+                subscriber.task.cancel()
+        await asyncio.gather(*(s.ws.close() for s in subscribers), return_exceptions=True)
+
+    # -- measurements -------------------------------------------------------------------------
+
+    async def latency(
+        self,
+        conn: Any,
+        subscribers: list[Subscriber],
+        statement: str,
+        marker: str,
+        seq_of: Callable[[dict[str, Any]], int],
+        messages: int = 60,
+    ) -> tuple[list[float], int]:
+        """Commit `messages` rows, paced so that deliveries stay near 10,000/s (a load the gateway
+        sustains, as in Supabase's own benchmark); latency of each delivery after its commit."""
+        for subscriber in subscribers:
+            subscriber.frames.clear()
+        committed: dict[int, float] = {}
+        pause = max(0.02, len(subscribers) / 10_000)
+        for seq in range(messages):
+            await conn.execute(statement, seq)
+            committed[seq] = time.perf_counter()
+            await asyncio.sleep(pause)
+        expected = messages * len(subscribers)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            got = sum(1 for s in subscribers for _, f in s.frames if marker in f)
+            if got >= expected:
+                break
+            await asyncio.sleep(0.05)
+        samples: list[float] = []
+        for subscriber in subscribers:
+            for received, frame in subscriber.frames:
+                if marker in frame:
+                    seq = seq_of(json.loads(frame)["payload"])
+                    samples.append((received - committed[seq]) * 1000)
+        return samples, expected - len(samples)
+
+    @property
+    def gateway_cpu(self) -> float:
+        """CPU seconds the gateway process has used (user + system)."""
+        assert self.gateway is not None
+        fields = Path(f"/proc/{self.gateway.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def fan_out(self, subscribers: list[Subscriber]) -> tuple[float, float, int]:
+        """One client broadcasts as fast as it can: deliveries per second of wall time, gateway
+        CPU microseconds per delivery (what the rate would be on an idle core), and losses."""
+        for subscriber in subscribers:
+            subscriber.frames.clear()
+        count = max(50, 20_000 // len(subscribers))
+        sender = await self._join({"broadcast": {"self": False}})
+        frame: dict[str, Any] = {"topic": TOPIC, "event": "broadcast", "ref": None, "join_ref": "1"}
+        cpu = self.gateway_cpu
+        began = time.perf_counter()
+        for n in range(count):
+            frame["payload"] = {"type": "broadcast", "event": "fan", "payload": {"n": n}}
+            await sender.send(json.dumps(frame))
+        expected = count * len(subscribers)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sum(len(s.frames) for s in subscribers) >= expected:
+                break
+            await asyncio.sleep(0.01)
+        last = max((s.frames[-1][0] for s in subscribers if s.frames), default=began)
+        delivered = sum(len(s.frames) for s in subscribers)
+        cpu_per_delivery = (self.gateway_cpu - cpu) / max(delivered, 1) * 1e6
+        await sender.close()
+        return delivered / max(last - began, 1e-9), cpu_per_delivery, expected - delivered
+
+    async def churn(self, cycles: int, concurrency: int = 50) -> tuple[int, int]:
+        """RSS after a warm-up and after `cycles` connect/join/track/disconnect cycles."""
+
+        async def cycle(slot: int) -> None:
+            # One topic per concurrent slot: each cycle reads its own replies and nothing else, so
+            # the client never stalls on unread frames and every close is clean.
+            topic = f"realtime:churn-{slot}"
+            ws = await self._join({"presence": {"key": "", "enabled": True}}, topic)
+            track = {"event": "track", "payload": {"u": slot}}
+            await ws.send(
+                json.dumps(
+                    {
+                        "topic": topic,
+                        "event": "presence",
+                        "ref": "2",
+                        "join_ref": "1",
+                        "payload": track,
+                    }
+                )
+            )
+            while json.loads(await ws.recv()).get("ref") != "2":
+                pass
+            await ws.close()
+
+        async def run(total: int) -> None:
+            for _ in range(0, total, concurrency):
+                await asyncio.gather(*(cycle(slot) for slot in range(concurrency)))
+
+        # The allocator's high-water mark settles after a few thousand cycles; growth is measured
+        # from there, so it shows leaks rather than arena warm-up.
+        await run(self.WARM_UP_CYCLES)
+        await asyncio.sleep(1)
+        before = self.gateway_rss
+        await run(cycles)
+        await asyncio.sleep(1)
+        return before, self.gateway_rss
+
+
+def _seq_of_broadcast(payload: dict[str, Any]) -> int:
+    return int(payload["payload"]["seq"])
+
+
+def _seq_of_change(payload: dict[str, Any]) -> int:
+    return int(payload["data"]["record"]["seq"])
+
+
+async def _measure(bench: Bench, sizes: Sequence[int], cycles: int) -> None:
+    conn = await asyncpg.connect(bench.cluster.url())
+    await conn.execute(SCHEMA_SQL)
+    table = Table(title="Realtime on the embedded gateway (V1 clients, one topic)")
+    for column in (
+        "subscribers",
+        "DB broadcast p50/p95/p99 ms",
+        "postgres_changes p50/p95/p99 ms",
+        "broadcast fan-out deliveries/s",
+        "gateway CPU µs per delivery",
+        "gateway memory per connection",
+        "lost",
+    ):
+        table.add_column(column, justify="right")
+    for size in sizes:
+        before = bench.gateway_rss
+        subscribers = await bench.subscribe(size)
+        per_connection = (bench.gateway_rss - before) / size
+        send = "select realtime.send(jsonb_build_object('seq', $1::int), 'tick', 'bench', false)"
+        db, db_lost = await bench.latency(
+            conn, subscribers, send, '"event":"tick"', _seq_of_broadcast
+        )
+        insert = "insert into bench_rt.items (seq) values ($1)"
+        changes, changes_lost = await bench.latency(
+            conn, subscribers, insert, '"postgres_changes"', _seq_of_change
+        )
+        rate, cpu_per_delivery, fan_lost = await bench.fan_out(subscribers)
+        await bench.close(subscribers)
+        table.add_row(
+            str(size),
+            "{:.1f} / {:.1f} / {:.1f}".format(*_percentiles(db)),
+            "{:.1f} / {:.1f} / {:.1f}".format(*_percentiles(changes)),
+            f"{rate:,.0f}",
+            f"{cpu_per_delivery:.1f}",
+            f"{per_connection:.0f} KiB" if size >= 100 else "-",
+            str(db_lost + changes_lost + fan_lost),
+        )
+        bench.out.print(f"[dim]{size} subscribers measured[/dim]")
+        await asyncio.sleep(1)
+    await conn.close()
+    bench.out.print(table)
+    bench.out.print(
+        f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    before, after = await bench.churn(cycles)
+    bench.out.print(
+        f"gateway RSS after {bench.WARM_UP_CYCLES:,} warm-up cycles: {before / 1024:.1f} MiB; after {cycles:,} more "
+        f"connect/join/track/disconnect cycles: {after / 1024:.1f} MiB "
+        f"(growth {(after - before) / 1024:+.1f} MiB)"
+    )
+
+
+def run_realtime_benchmark(
+    settings: Settings, out: Console, sizes: Sequence[int] = (1, 100, 1000), cycles: int = 10_000
+) -> None:
+    """Measure on scratch servers (never the developer's own), then delete them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # Each subscriber costs a socket here and one in the gateway (which inherits the limit).
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    bench = Bench(settings, out)
+    try:
+        bench.start()
+        asyncio.run(_measure(bench, sizes, cycles))
+    finally:
+        bench.stop()

@@ -1,0 +1,248 @@
+"""`halo bench rest`: requests/s and latency of /rest/v1 against the same queries sent directly.
+
+Runs on a scratch cluster and a gateway process on free ports (never the developer's stack). The
+load generator is a minimal keep-alive HTTP/1.1 client over asyncio streams, so the numbers
+measure the gateway rather than an HTTP client library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from halo_supabase.local.bootstrap import apply_bootstrap
+from halo_supabase.local.ports import free_port
+from halo_supabase.local.postgres import LocalCluster, find_binaries
+from halo_supabase.settings import LOCAL_ANON_KEY, Settings
+
+__all__ = ["run_rest_benchmark"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    method: str
+    path: Callable[[int], str]
+    body: Callable[[int], bytes]
+    sql: str
+    args: Callable[[int], tuple[object, ...]]
+
+
+SCENARIOS = (
+    Scenario(
+        "GET one row",
+        "GET",
+        lambda i: f"/rest/v1/posts?select=*&id=eq.{1 + i % 10000}",
+        lambda i: b"",
+        "select coalesce(json_agg(t), '[]')::text from (select * from bench.posts where id = $1) t",
+        lambda i: (1 + i % 10000,),
+    ),
+    Scenario(
+        "GET with embed",
+        "GET",
+        lambda i: f"/rest/v1/posts?select=id,title,author:authors(name)&id=eq.{1 + i % 10000}",
+        lambda i: b"",
+        "select coalesce(json_agg(t), '[]')::text from (select p.id, p.title, (select row_to_json(a) from "
+        "(select name from bench.authors where id = p.author_id) a) as author from bench.posts p where p.id = $1) t",
+        lambda i: (1 + i % 10000,),
+    ),
+    Scenario(
+        "POST one row",
+        "POST",
+        lambda i: "/rest/v1/posts",
+        lambda i: b'{"author_id": %d, "title": "bench"}' % (1 + i % 100),
+        "with w as (insert into bench.posts (author_id, title) values ($1, 'bench') returning *) "
+        "select coalesce(json_agg(w), '[]')::text from w",
+        lambda i: (1 + i % 100,),
+    ),
+    Scenario(
+        "RPC",
+        "POST",
+        lambda i: "/rest/v1/rpc/add",
+        lambda i: b'{"a": %d, "b": 2}' % i,
+        "select to_json(bench.add($1, 2))::text",
+        lambda i: (i,),
+    ),
+)
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection that sends a request and reads the whole response."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str
+    ) -> None:
+        self.reader, self.writer, self.host = reader, writer, host
+
+    async def request(self, method: str, path: str, body: bytes) -> int:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\napikey: {LOCAL_ANON_KEY}\r\n"
+            f"Authorization: Bearer {LOCAL_ANON_KEY}\r\nAccept-Profile: bench\r\nContent-Profile: bench\r\n"
+            f"Prefer: return=representation\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        response = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(response[9:12])
+        length = 0
+        for line in response.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+
+async def _measure(
+    concurrency: int, seconds: float, one: Callable[[int], Awaitable[None]]
+) -> list[float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    counter = iter(range(10**9))
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            await one(next(counter))
+            latencies.append(time.perf_counter() - began)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+async def _run(api_port: int, db_url: str, seconds: float, out: Console) -> Table:
+    table = Table(title=f"/rest/v1 vs direct SQL, {seconds:g} s per cell (2-core machine, shared)")
+    for column in (
+        "request",
+        "clients",
+        "gateway req/s",
+        "p50 ms",
+        "p95 ms",
+        "direct req/s",
+        "p50 ms",
+        "p95 ms",
+        "p50 overhead ms",
+        "direct/gateway",
+    ):
+        table.add_column(column, justify="left" if column == "request" else "right")
+    pool = await asyncpg.create_pool(db_url, min_size=16, max_size=16)
+    try:
+        for scenario in SCENARIOS:
+            for concurrency in (1, 16):
+                connections = []
+                for _ in range(concurrency):
+                    reader, writer = await asyncio.open_connection("127.0.0.1", api_port)
+                    connections.append(_Connection(reader, writer, f"127.0.0.1:{api_port}"))
+                free = list(connections)
+
+                async def over_http(
+                    i: int, scenario: Scenario = scenario, free: list[_Connection] = free
+                ) -> None:
+                    connection = free.pop()
+                    try:
+                        status = await connection.request(
+                            scenario.method, scenario.path(i), scenario.body(i)
+                        )
+                    finally:
+                        free.append(connection)
+                    if status >= 300:
+                        raise RuntimeError(f"{scenario.name}: HTTP {status}")
+
+                async def direct(i: int, scenario: Scenario = scenario) -> None:
+                    async with pool.acquire() as conn:
+                        await conn.fetchval(scenario.sql, *scenario.args(i))
+
+                await _measure(concurrency, min(0.5, seconds), over_http)  # warm up caches
+                gateway = await _measure(concurrency, seconds, over_http)
+                await _measure(concurrency, min(0.5, seconds), direct)
+                plain = await _measure(concurrency, seconds, direct)
+                for connection in connections:
+                    connection.writer.close()
+                g50, g95 = _percentiles(gateway)
+                d50, d95 = _percentiles(plain)
+                table.add_row(
+                    scenario.name,
+                    str(concurrency),
+                    f"{len(gateway) / seconds:,.0f}",
+                    f"{g50:.2f}",
+                    f"{g95:.2f}",
+                    f"{len(plain) / seconds:,.0f}",
+                    f"{d50:.2f}",
+                    f"{d95:.2f}",
+                    f"{g50 - d50:.2f}",
+                    f"{len(plain) / max(len(gateway), 1):.1f}x",
+                )
+                out.print(f"  measured {scenario.name} at {concurrency} client(s)", style="dim")
+    finally:
+        await pool.close()
+    return table
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95)] * 1000
+
+
+def run_rest_benchmark(settings: Settings, seconds: float, out: Console) -> None:
+    """Start a scratch cluster and gateway, measure every scenario, print the table, clean up."""
+    binaries = find_binaries(settings.postgres_binaries)
+    cluster = LocalCluster(settings.state_dir / "bench-rest", free_port(), binaries)
+    cluster.destroy()
+    gateway: subprocess.Popen[bytes] | None = None
+    try:
+        cluster.start()
+        db_url = cluster.url()
+        apply_bootstrap(db_url)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(
+                (resources.files("halo_supabase.bench") / "sql" / "rest_bench.sql").read_text()
+            )
+            conn.execute("vacuum analyze")
+        api_port = free_port()
+        env = {
+            **os.environ,
+            "HALO_HOME": str(settings.state_dir / "bench-rest-gateway"),
+            "HALO_DB_PORT": str(cluster.port),
+            "HALO_API_PORT": str(api_port),
+            "HALO_PROJECT_DIR": str(settings.project_dir.resolve()),
+            "HALO_API_EXTRA_SCHEMAS": "bench",
+            "HALO_LOG_LEVEL": "WARNING",
+        }
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"], env=env
+        )
+        _wait_healthy(f"http://127.0.0.1:{api_port}/health", gateway)
+        table = asyncio.run(_run(api_port, db_url, seconds, out))
+        # Wide enough for every column even when stdout is not a terminal (rich assumes 80).
+        Console(file=out.file, width=150, highlight=False).print(table)
+    finally:
+        if gateway is not None:
+            gateway.terminate()
+            gateway.wait(timeout=15)
+        cluster.destroy()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the benchmark gateway exited during startup; see its output above")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the benchmark gateway did not become healthy within 30 s")

@@ -1,0 +1,237 @@
+"""Edge Functions at /functions/v1/<name>[/sub/path]: the CLI edge runtime's routing, JWT check
+and error answers in front of one Deno process per function (worker.py), proxied with streaming
+bodies both ways."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import httpx
+
+from halo_supabase.local.gateway.app import GatewayContext
+from halo_supabase.local.gateway.credentials import CredentialsError
+from halo_supabase.local.gateway.functions.catalog import FunctionCatalog, FunctionSpec
+from halo_supabase.local.gateway.functions.worker import BootError, FunctionWorker
+from halo_supabase.local.gateway.http import Receive, Request, Scope, Send, send_bytes, send_json
+from halo_supabase.settings import LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY
+
+__all__ = ["FunctionsService", "create_service"]
+
+log = logging.getLogger(__name__)
+
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "te", "trailer"}
+# The gateway's router adds these to every response; a function's own copy would duplicate them.
+_ROUTER_CORS = {"access-control-allow-origin", "access-control-expose-headers"}
+# What Deno needs from the gateway's own environment to reach the npm registry (proxies and
+# extra certificate authorities; Deno reads NODE_EXTRA_CA_CERTS as Node does).
+_PASSED_THROUGH = (
+    "PATH",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "NPM_CONFIG_REGISTRY",
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+BOOT_ERROR = {"code": "BOOT_ERROR", "message": "Worker failed to boot (please check logs)"}
+WORKER_ERROR = {
+    "code": "WORKER_ERROR",
+    "message": "Function exited due to an error (please check logs)",
+}
+
+
+class FunctionsService:
+    def __init__(self, context: GatewayContext) -> None:
+        self.context = context
+        settings = context.settings
+        self.catalog = FunctionCatalog(settings.functions_path)
+        self.deno_dir = os.environ.get("DENO_DIR") or str(settings.state_dir / "deno")
+        self.workers: dict[str, FunctionWorker] = {}
+        self.client: httpx.AsyncClient | None = None
+
+    def environment(self) -> dict[str, str]:
+        """The function's environment, as `supabase functions serve` injects it (§5.4)."""
+        settings = self.context.settings
+        env = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
+        env.update(self.catalog.secrets())
+        env.update(
+            {
+                "DENO_DIR": self.deno_dir,
+                "SUPABASE_URL": settings.url,
+                "SUPABASE_ANON_KEY": settings.anon_key,
+                "SUPABASE_SERVICE_ROLE_KEY": settings.service_role_key,
+                "SUPABASE_DB_URL": settings.db_url,
+                "SUPABASE_PUBLISHABLE_KEYS": json.dumps({"default": LOCAL_PUBLISHABLE_KEY}),
+                "SUPABASE_SECRET_KEYS": json.dumps({"default": LOCAL_SECRET_KEY}),
+            }
+        )
+        return env
+
+    async def startup(self) -> None:
+        return None
+
+    def _client(self) -> httpx.AsyncClient:
+        # Made on first use: building its TLS context costs tens of milliseconds of gateway
+        # start-up that a stack without function calls should not pay. trust_env=False: loopback
+        # traffic to the workers must never go through an HTTP proxy.
+        if self.client is None:
+            self.client = httpx.AsyncClient(
+                timeout=httpx.Timeout(None, connect=5.0), trust_env=False, follow_redirects=False
+            )
+        return self.client
+
+    async def shutdown(self) -> None:
+        for worker in self.workers.values():
+            await worker.stop()
+        self.workers.clear()
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request.from_scope(scope, receive)
+        name = request.path.lstrip("/").split("/", 1)[0]
+        spec = self.catalog.find(name)
+        if spec is None:
+            await send_bytes(send, 404, b"Function not found", content_type="text/plain")
+            return
+        try:
+            headers = self._forwarded_headers(request, spec)
+        except _Unauthorized as exc:
+            await send_json(send, 401, {"msg": str(exc)})
+            return
+        try:
+            worker = await self._worker(spec)
+        except BootError:
+            log.exception("function failed to boot", extra={"action": "functions.boot"})
+            await send_json(send, 503, BOOT_ERROR)
+            return
+        await self._proxy(worker, request, headers, send)
+
+    def _forwarded_headers(self, request: Request, spec: FunctionSpec) -> list[tuple[str, str]]:
+        """The request's headers with the gateway's Authorization rewrite (§1.3), after the
+        function's `verify_jwt` check as the edge runtime's main worker makes it (§5.2)."""
+        try:
+            bearer = self.context.tokens.bearer(request.headers, request.query())
+        except CredentialsError as exc:
+            raise _Unauthorized("Invalid JWT") from exc
+        authorization = request.headers.get("authorization", "")
+        if bearer and (not authorization or authorization.split(" ", 1)[-1].startswith("sb_")):
+            authorization = f"Bearer {bearer}"
+        if spec.verify_jwt and request.method != "OPTIONS":
+            if not authorization:
+                raise _Unauthorized("Error: Missing authorization header")
+            scheme, _, token = authorization.partition(" ")
+            if scheme != "Bearer":
+                raise _Unauthorized("Error: Auth header is not 'Bearer {token}'")
+            try:
+                self.context.tokens.decode(token)
+            except CredentialsError as exc:
+                raise _Unauthorized("Invalid JWT") from exc
+        headers = [
+            (k, v) for k, v in request.header_list if k not in _HOP_BY_HOP and k != "authorization"
+        ]
+        if authorization:
+            headers.append(("authorization", authorization))
+        return headers
+
+    async def _worker(self, spec: FunctionSpec) -> FunctionWorker:
+        worker = self.workers.get(spec.name)
+        if worker is not None and worker.alive and worker.spec.signature == spec.signature:
+            return worker
+        if worker is None:
+            worker = self.workers[spec.name] = FunctionWorker(spec, {})
+        async with worker.lock:
+            if worker.alive and worker.spec.signature == spec.signature:
+                return worker
+            if worker.alive:
+                log.info("reloading function %s", spec.name, extra={"action": "functions.reload"})
+            await worker.stop()
+            worker.spec, worker.env = spec, self.environment()
+            await worker.start()
+            return worker
+
+    async def _proxy(
+        self, worker: FunctionWorker, request: Request, headers: list[tuple[str, str]], send: Send
+    ) -> None:
+        client = self._client()
+        port = worker.port
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        query = f"?{request.query_string}" if request.query_string else ""
+        upstream = client.build_request(
+            request.method,
+            f"http://127.0.0.1:{port}{_raw_path(request)}{query}",
+            headers=headers,
+            content=_request_body(request.receive) if has_body else None,
+        )
+        started = False
+        try:
+            response = await client.send(upstream, stream=True)
+            try:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": response.status_code,
+                        "headers": [
+                            (k, v)
+                            for k, v in response.headers.raw
+                            if k.lower().decode("latin-1") not in _HOP_BY_HOP | _ROUTER_CORS
+                        ],
+                    }
+                )
+                started = True
+                async for chunk in response.aiter_raw():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+            finally:
+                await response.aclose()
+        except httpx.TransportError:
+            log.exception("function worker failed", extra={"action": "functions.proxy"})
+            # The worker died or stopped answering (its exit may not be reaped yet): stop it so
+            # the next request starts a fresh one (unless another request already did).
+            if worker.port == port:
+                await worker.stop()
+            if started:
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await send_json(send, 500, WORKER_ERROR)
+
+
+class _Unauthorized(Exception):
+    """The edge runtime's 401, worded as its main worker words it."""
+
+
+def _raw_path(request: Request) -> str:
+    """The path below /functions/v1 exactly as the client encoded it (the function parses it)."""
+    raw = request.scope.get("raw_path")
+    root = request.scope.get("root_path", "")
+    if isinstance(raw, bytes) and raw.decode("latin-1").startswith(root):
+        return raw.decode("latin-1")[len(root) :] or "/"
+    return quote(request.path)
+
+
+async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+def create_service(context: GatewayContext) -> FunctionsService:
+    return FunctionsService(context)

@@ -1,0 +1,93 @@
+"""One Deno process per function, started on demand on a free loopback port.
+
+The process runs worker.ts, which imports the function's index.ts and binds its `Deno.serve`
+handler to the port the gateway chose. A worker is restarted when the function's files change
+(catalog signature) or after it died; it is stopped with the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+from deno import find_deno_bin
+
+from halo_supabase.local.gateway.functions.catalog import FunctionSpec
+from halo_supabase.local.ports import free_port
+
+__all__ = ["BootError", "FunctionWorker"]
+
+log = logging.getLogger(__name__)
+
+# The first start of a function may download its npm: dependencies into the Deno cache.
+BOOT_TIMEOUT = 60.0
+WORKER_SCRIPT = Path(str(files(__package__).joinpath("worker.ts")))
+
+
+class BootError(Exception):
+    """The function's process exited or never listened (syntax error, failed import, …)."""
+
+
+@dataclass
+class FunctionWorker:
+    spec: FunctionSpec
+    env: dict[str, str]
+    process: asyncio.subprocess.Process | None = None
+    port: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def start(self) -> None:
+        self.port = free_port()
+        began = time.monotonic()
+        self.process = await asyncio.create_subprocess_exec(
+            find_deno_bin(),
+            "run",
+            "--allow-all",
+            "--no-prompt",
+            "--quiet",
+            str(WORKER_SCRIPT),
+            self.spec.entrypoint.resolve().as_uri(),
+            cwd=self.spec.entrypoint.parent,
+            env={**self.env, "HALO_FUNCTION_PORT": str(self.port)},
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        while time.monotonic() - began < BOOT_TIMEOUT:
+            if self.process.returncode is not None:
+                raise BootError(f"function {self.spec.name} exited with {self.process.returncode}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            log.info(
+                "function %s listening on %d after %.2fs",
+                self.spec.name,
+                self.port,
+                time.monotonic() - began,
+                extra={"action": "functions.boot"},
+            )
+            return
+        await self.stop()
+        raise BootError(f"function {self.spec.name} did not listen within {BOOT_TIMEOUT:.0f}s")
+
+    async def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()

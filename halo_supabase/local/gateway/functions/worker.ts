@@ -1,0 +1,48 @@
+// Runs one Supabase Edge Function under plain Deno for the Halo gateway.
+//
+// A function calls `Deno.serve(handler)` (or exports `default { fetch }`) and expects the edge
+// runtime to own the socket; here the gateway picks a loopback port per function, so the
+// handler is bound to HALO_FUNCTION_PORT whatever options the function passed. Uncaught errors
+// in a handler answer as the edge runtime does (500 WORKER_ERROR) instead of Deno's plain text.
+
+type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+
+const port = Number(Deno.env.get("HALO_FUNCTION_PORT"));
+const entrypoint = Deno.args[0];
+const serve = Deno.serve.bind(Deno);
+let served = false;
+
+function workerError(error: unknown): Response {
+  console.error(error);
+  return Response.json(
+    { code: "WORKER_ERROR", message: "Function exited due to an error (please check logs)" },
+    { status: 500 },
+  );
+}
+
+function bind(handler: Handler, onError?: (error: unknown) => Response | Promise<Response>) {
+  served = true;
+  return serve({ hostname: "127.0.0.1", port, onListen: () => {}, onError: onError ?? workerError }, handler);
+}
+
+// deno-lint-ignore no-explicit-any
+(Deno as any).serve = (first: any, second?: any) => {
+  if (typeof first === "function") return bind(first);
+  return bind(second ?? first.handler, first.onError);
+};
+
+// If the gateway dies without stopping us (SIGKILL), we are re-parented: exit rather than keep
+// a stale function holding its port.
+const gateway = Deno.ppid;
+Deno.unrefTimer(setInterval(() => {
+  if (Deno.ppid !== gateway) Deno.exit(0);
+}, 1000));
+
+const module = await import(entrypoint);
+if (!served) {
+  if (typeof module.default?.fetch !== "function") {
+    console.error(`${entrypoint} neither calls Deno.serve nor exports default { fetch }`);
+    Deno.exit(1);
+  }
+  bind((request, info) => module.default.fetch(request, info));
+}

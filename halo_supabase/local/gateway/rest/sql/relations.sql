@@ -1,0 +1,34 @@
+-- Every table, view, materialized view and foreign table PostgREST could expose or embed through:
+-- those in the exposed schemas, plus base tables that views or foreign keys point at.
+select c.oid::int8 as oid,
+       n.nspname as schema,
+       c.relname as name,
+       c.relkind::text as kind,
+       n.nspname = any($1::text[]) as exposed,
+       obj_description(c.oid, 'pg_class') as description,
+       coalesce((
+         select json_agg(json_build_object(
+                  'num', a.attnum,
+                  'name', a.attname,
+                  'type', format_type(a.atttypid, a.atttypmod),
+                  'element_type', format_type(nullif(t.typelem, 0), null),
+                  'category', t.typcategory,
+                  'nullable', not a.attnotnull,
+                  'default', pg_get_expr(d.adbin, d.adrelid),
+                  'description', col_description(c.oid, a.attnum)) order by a.attnum)
+           from pg_attribute a
+           join pg_type t on t.oid = a.atttypid
+           left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '[]')::text as columns,
+       coalesce((
+         select json_agg(k.conkey)
+           from pg_constraint k
+          where k.conrelid = c.oid and k.contype in ('p', 'u')), '[]')::text as unique_keys,
+       (select k.conkey::int[] from pg_constraint k where k.conrelid = c.oid and k.contype = 'p') as primary_key,
+       (select r.ev_action::text from pg_rewrite r
+         where r.ev_class = c.oid and r.rulename = '_RETURN') as view_tree
+  from pg_class c
+  join pg_namespace n on n.oid = c.relnamespace
+ where c.relkind in ('r', 'v', 'm', 'f', 'p')
+   and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
+   and (n.nspname = any($1::text[]) or c.relkind in ('r', 'p'))

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from halo_supabase.email.parse import parse_email
+from halo_supabase.email.webhooks import (
+    MAX_RAW_BYTES,
+    MemorySeenTokens,
+    UploadedFile,
+    mailgun_email,
+    postmark_email,
+    raw_email,
+    sendgrid_email,
+    verify_mailgun_signature,
+)
+from halo_supabase.errors import WebhookPayloadError, WebhookSignatureError
+
+KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
+NOW = 1_717_400_000.0
+TOKEN = "b" * 50
+
+
+def sign(timestamp: str, token: str, key: str = KEY) -> str:
+    return hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+
+
+def verify(timestamp: str, token: str, signature: str, seen: MemorySeenTokens) -> None:
+    verify_mailgun_signature(KEY, timestamp, token, signature, seen=seen, now=NOW)
+
+
+def reason(timestamp: str, token: str, signature: str, seen: MemorySeenTokens) -> str:
+    with pytest.raises(WebhookSignatureError) as caught:
+        verify(timestamp, token, signature, seen)
+    return caught.value.reason
+
+
+def test_a_fresh_correct_signature_is_accepted_once() -> None:
+    seen = MemorySeenTokens(clock=lambda: NOW)
+    timestamp = str(int(NOW) - 10)
+    verify(timestamp, TOKEN, sign(timestamp, TOKEN), seen)
+    assert reason(timestamp, TOKEN, sign(timestamp, TOKEN), seen) == "replayed"
+
+
+def test_stale_and_future_timestamps_are_refused() -> None:
+    seen = MemorySeenTokens(clock=lambda: NOW)
+    for timestamp in (str(int(NOW) - 301), str(int(NOW) + 301)):
+        assert reason(timestamp, TOKEN, sign(timestamp, TOKEN), seen) == "stale"
+
+
+def test_wrong_key_or_tampered_fields_are_refused_and_not_remembered() -> None:
+    seen = MemorySeenTokens(clock=lambda: NOW)
+    timestamp = str(int(NOW))
+    assert reason(timestamp, TOKEN, sign(timestamp, TOKEN, "other-key"), seen) == "bad-signature"
+    assert reason(timestamp, TOKEN, sign(str(int(NOW) - 1), TOKEN), seen) == "bad-signature"
+    # The forged attempts did not burn the token: the genuine delivery still goes through.
+    verify(timestamp, TOKEN, sign(timestamp, TOKEN), seen)
+
+
+def test_malformed_fields_are_refused() -> None:
+    seen = MemorySeenTokens(clock=lambda: NOW)
+    assert reason("abc", TOKEN, sign("abc", TOKEN), seen) == "malformed"
+    assert reason(str(int(NOW)), "", sign(str(int(NOW)), ""), seen) == "malformed"
+    assert reason(str(int(NOW)), TOKEN, "zz", seen) == "malformed"
+
+
+def test_mailgun_mime_mode_is_taken_as_is() -> None:
+    raw = b"From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n"
+    inbound = mailgun_email(
+        {"body-mime": raw.decode(), "recipient": "support@acme.example", "sender": "a@example.com"}
+    )
+    assert inbound.raw == raw
+    assert inbound.envelope_recipients == ("support@acme.example",)
+    assert inbound.envelope_sender == "a@example.com"
+
+
+def test_mailgun_forward_mode_is_rebuilt_with_headers_bodies_and_attachments() -> None:
+    headers = [
+        ["From", "Zoë Adams <zoe@example.com>"],
+        ["To", "support@acme.example"],
+        ["Subject", "Broken export"],
+        ["Message-Id", "<orig-42@example.com>"],
+        ["In-Reply-To", "<t.x@mail.halo.test>"],
+        ["Content-Type", 'multipart/mixed; boundary="gone"'],
+    ]
+    fields = {
+        "recipient": "support@acme.example",
+        "message-headers": json.dumps(headers),
+        "body-plain": "The export fails.\n",
+        "body-html": '<p>The export fails.</p><img src="cid:shot@example.com">',
+        "content-id-map": json.dumps({"<shot@example.com>": "attachment-2"}),
+        "attachment-count": "2",
+    }
+    files = [
+        UploadedFile("attachment-1", "log.txt", "text/plain", b"error 500\n"),
+        UploadedFile("attachment-2", "shot.png", "image/png", b"\x89PNG fake"),
+    ]
+    msg = parse_email(mailgun_email(fields, files).raw)
+    assert msg.message_id == "orig-42@example.com"
+    assert msg.from_ is not None and msg.from_.name == "Zoë Adams"
+    assert msg.in_reply_to == ("t.x@mail.halo.test",)
+    assert msg.text.strip() == "The export fails."
+    assert [(a.filename, a.inline, a.content_id, a.data) for a in msg.attachments] == [
+        ("log.txt", False, None, b"error 500\n"),
+        ("shot.png", True, "shot@example.com", b"\x89PNG fake"),
+    ]
+    assert "gone" not in (msg.header("content-type") or "")
+
+
+def test_postmark_json_is_rebuilt_and_its_message_id_is_the_provider_id() -> None:
+    payload = {
+        "MessageID": "22c74902-a0c1-4511-804f-341342852c90",
+        "FromFull": {"Email": "ana@example.es", "Name": "Ana Pérez"},
+        "ToFull": [{"Email": "support@acme.example", "Name": "", "MailboxHash": ""}],
+        "CcFull": [{"Email": "boss@example.es", "Name": "Boss"}],
+        "OriginalRecipient": "support@acme.example",
+        "Subject": "Factura",
+        "Date": "Mon, 3 Jun 2024 10:00:00 +0200",
+        "Headers": [
+            {"Name": "Message-ID", "Value": "<CAE123@mail.example.es>"},
+            {"Name": "X-Spam-Status", "Value": "No"},
+            {"Name": "Subject", "Value": "ignored duplicate"},
+        ],
+        "TextBody": "Hola, adjunto la factura.",
+        "HtmlBody": "",
+        "Attachments": [
+            {
+                "Name": "factura.pdf",
+                "Content": base64.b64encode(b"%PDF").decode(),
+                "ContentType": "application/pdf",
+                "ContentLength": 4,
+            }
+        ],
+    }
+    inbound = postmark_email(payload)
+    assert inbound.provider_message_id == "22c74902-a0c1-4511-804f-341342852c90"
+    msg = parse_email(inbound.raw)
+    assert msg.message_id == "CAE123@mail.example.es"
+    assert msg.subject == "Factura"
+    assert [a.addr for a in msg.cc] == ["boss@example.es"]
+    assert msg.from_ is not None and msg.from_.name == "Ana Pérez"
+    assert msg.text.strip() == "Hola, adjunto la factura."
+    assert msg.header("x-spam-status") == "No"
+    assert [(a.filename, a.data) for a in msg.attachments] == [("factura.pdf", b"%PDF")]
+
+
+def test_postmark_raw_email_wins_when_present() -> None:
+    raw = "From: a@example.com\r\nSubject: raw\r\n\r\nx\r\n"
+    assert postmark_email({"MessageID": "p1", "RawEmail": raw}).raw == raw.encode()
+
+
+def test_sendgrid_raw_and_parsed_modes() -> None:
+    raw = b"From: a@example.com\r\nSubject: raw\r\n\r\nx\r\n"
+    envelope = json.dumps({"to": ["support@acme.example"], "from": "a@example.com"})
+    inbound = sendgrid_email({"email": raw, "envelope": envelope})
+    assert inbound.raw == raw
+    assert inbound.envelope_recipients == ("support@acme.example",)
+
+    parsed = sendgrid_email(
+        {
+            "headers": "From: Kai <kai@example.de>\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\n"
+            "Message-ID: <sg-1@example.de>\nContent-Type: multipart/mixed; boundary=x\n",
+            "text": "Gr\xfc\xdfe aus Berlin".encode("latin-1"),
+            "charsets": json.dumps({"text": "iso-8859-1", "subject": "UTF-8"}),
+            "attachment-info": json.dumps(
+                {"attachment1": {"filename": "a.txt", "type": "text/plain", "content-id": ""}}
+            ),
+        },
+        [UploadedFile("attachment1", "upload.bin", "application/octet-stream", b"hello")],
+    )
+    msg = parse_email(parsed.raw)
+    assert msg.message_id == "sg-1@example.de"
+    assert msg.subject == "Grüße"
+    assert msg.text.strip() == "Grüße aus Berlin"
+    assert [(a.filename, a.content_type, a.data) for a in msg.attachments] == [
+        ("a.txt", "text/plain", b"hello")
+    ]
+
+
+def test_oversize_and_malformed_payloads_are_refused() -> None:
+    with pytest.raises(WebhookPayloadError, match="limit"):
+        raw_email(b"x" * (MAX_RAW_BYTES + 1))
+    with pytest.raises(WebhookPayloadError, match="message-headers"):
+        mailgun_email({"message-headers": "[not json"})
+
+
+def test_remembered_tokens_expire_after_twice_the_allowed_age() -> None:
+    clock = [NOW]
+    seen = MemorySeenTokens(clock=lambda: clock[0])
+    assert seen.add(TOKEN, NOW + 600)
+    assert not seen.add(TOKEN, NOW + 600)
+    clock[0] = NOW + 601
+    assert seen.add(TOKEN, NOW + 1200)
