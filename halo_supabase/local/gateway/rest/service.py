@@ -256,25 +256,36 @@ class RestService:
         prefs: Preferences,
     ) -> Response:
         offset, limit = _paging(request, builder.query)
-        statement = builder.read(
-            relation,
-            exact_count=prefs.count in ("exact", "estimated"),
-            body=media.body,
-            limit=limit,
-            offset=offset,
-        )
+
+        def read(*, exact_count: bool) -> Statement:
+            reader = StatementBuilder(
+                builder.cache, schema, builder.query, max_rows=builder.max_rows
+            )
+            return reader.read(
+                relation, exact_count=exact_count, body=media.body, limit=limit, offset=offset
+            )
+
+        counted = read(exact_count=True) if prefs.count in ("exact", "estimated") else None
+        uncounted = read(exact_count=False) if prefs.count != "exact" else None
         planned = None
-        if prefs.count == "planned":
+        if prefs.count in ("planned", "estimated"):
             planned = StatementBuilder(
                 builder.cache, schema, builder.query, max_rows=None
             ).count_only(relation)
+        max_rows = self.config.max_rows
 
         async def work(conn: asyncpg.Connection) -> Response:
-            row = await _fetch_one(conn, statement)
-            total = row[0]
+            total: int | None = None
             if planned is not None:
                 total = await _planned_count(conn, planned)
-            return page_response(row, total, offset or 0, media, prefs)
+            # `estimated`: the exact count while it is cheap (up to max_rows), else the planner's.
+            exact = counted is not None and (
+                prefs.count == "exact" or max_rows is None or (total or 0) <= max_rows
+            )
+            statement = counted if exact and counted is not None else uncounted
+            assert statement is not None
+            row = await _fetch_one(conn, statement)
+            return page_response(row, row[0] if exact else total, offset or 0, media, prefs)
 
         return await self._run(
             request, credentials, schema, readonly=True, rollback=False, work=work

@@ -233,6 +233,16 @@ class StatementBuilder:
     def _order_term(self, level: _Level, term: OrderTerm) -> str:
         if term.relation is not None:
             lateral = level.order_columns.get((term.relation, term.field.name))
+            embedded = level.embeds.get(term.relation)
+            if lateral is None and embedded is not None and not embedded[2]:
+                raise ApiError(
+                    400,
+                    "PGRST118",
+                    f"A related order on '{term.relation}' is not possible",
+                    f"'{level.relation.name if level.relation else ''}' and '{term.relation}' "
+                    "do not form a many-to-one or one-to-one relationship",
+                    None,
+                )
             if lateral is None:
                 raise ApiError(
                     400,
