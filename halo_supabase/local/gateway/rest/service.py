@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from halo_supabase.local.gateway.app import GatewayContext
 from halo_supabase.local.gateway.credentials import Credentials, CredentialsError
@@ -222,14 +224,14 @@ class RestService:
         *,
         readonly: bool,
         rollback: bool,
-        work: Any,
+        work: Callable[[PoolConnectionProxy], Awaitable[Response]],
     ) -> Response:
         search_path = ", ".join(ident(s) for s in (schema, *self.config.extra_search_path))
         try:
             async with self.context.db.as_request(
                 credentials,
                 method=request.method,
-                path=request.scope.get("root_path", "") + request.path,
+                path=request.path,
                 headers=request.headers,
                 search_path=search_path,
                 readonly=readonly,
@@ -243,6 +245,11 @@ class RestService:
         except asyncpg.PostgresError as exc:
             raise from_postgres(
                 exc, authenticated=credentials.token is not None and credentials.role != "anon"
+            ) from None
+        except (OSError, asyncpg.InterfaceError) as exc:
+            log.warning("database unreachable", extra={"action": "rest.database.unreachable"})
+            raise ApiError(
+                503, "PGRST001", "Database client error. Retrying the connection.", str(exc), None
             ) from None
 
     async def _read(
@@ -274,7 +281,7 @@ class RestService:
             ).count_only(relation)
         max_rows = self.config.max_rows
 
-        async def work(conn: asyncpg.Connection) -> Response:
+        async def work(conn: PoolConnectionProxy) -> Response:
             total: int | None = None
             if planned is not None:
                 total = await _planned_count(conn, planned)
@@ -352,7 +359,7 @@ class RestService:
             statement = builder.written(mutation, relation, body=media.body)
         created = method == "POST"
 
-        async def work(conn: asyncpg.Connection) -> Response:
+        async def work(conn: PoolConnectionProxy) -> Response:
             if statement is None:
                 tag = await conn.execute(mutation, *builder.values)
                 count = (
@@ -443,7 +450,7 @@ class RestService:
         )
         readonly = request.method in ("GET", "HEAD") or function.volatility != "v"
 
-        async def work(conn: asyncpg.Connection) -> Response:
+        async def work(conn: PoolConnectionProxy) -> Response:
             row = await _fetch_one(conn, statement)
             if function.returns_void:
                 return Response(status_override(row, 204), headers=response_headers(row, prefs))
@@ -481,7 +488,7 @@ def _check_affected(count: int, media: Media, prefs: Preferences) -> None:
         )
 
 
-async def _fetch_one(conn: asyncpg.Connection, statement: Statement) -> asyncpg.Record:
+async def _fetch_one(conn: PoolConnectionProxy, statement: Statement) -> asyncpg.Record:
     """The single row every built statement returns."""
     row = await conn.fetchrow(statement.sql, *statement.params)
     if row is None:  # pragma: no cover - the statements aggregate, so they always return a row
@@ -507,6 +514,6 @@ def _paging(request: Request, params: QueryParams) -> tuple[int | None, int | No
     return offset, limit
 
 
-async def _planned_count(conn: asyncpg.Connection, statement: Statement) -> int:
+async def _planned_count(conn: PoolConnectionProxy, statement: Statement) -> int:
     plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {statement.sql}", *statement.params)
     return int(json.loads(plan)[0]["Plan"]["Plan Rows"])
