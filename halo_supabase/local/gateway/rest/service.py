@@ -412,10 +412,12 @@ class RestService:
         arguments: dict[str, Any]
         if request.method in ("GET", "HEAD"):
             names = {p.name for f in candidates for p in f.params}
+            # A repeated parameter (or any value of a variadic one) is an array argument.
+            variadic = {p.name for f in candidates for p in f.params if p.variadic}
             arguments = {}
             for key, value in params.plain:
                 if key in names:
-                    previous = arguments.get(key)
+                    previous = arguments.get(key, [] if key in variadic else None)
                     arguments[key] = value if previous is None else [*_as_list(previous), value]
             add_filters(params, [(k, v) for k, v in params.plain if k not in names])
         elif request.method == "POST":

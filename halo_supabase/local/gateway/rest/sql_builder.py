@@ -665,7 +665,12 @@ class StatementBuilder:
                 record = self.param(_json(args), "json")
                 definition = ", ".join(f"{ident(p.name)} {p.type}" for p in used)
                 source_prefix = f"json_to_record({record}) AS _args({definition}), LATERAL "
-                invocation = f"{name}({', '.join(f'{ident(p.name)} := _args.{ident(p.name)}' for p in used)})"
+                # A variadic parameter takes its array in named notation only after VARIADIC.
+                named = ", ".join(
+                    f"{'VARIADIC ' if p.variadic else ''}{ident(p.name)} := _args.{ident(p.name)}"
+                    for p in used
+                )
+                invocation = f"{name}({named})"
             else:
                 source_prefix = ""
                 invocation = f"{name}()"
