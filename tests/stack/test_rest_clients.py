@@ -481,3 +481,19 @@ def test_jwt_with_unknown_role_is_401(clients: Clients) -> None:
     token = TokenService(load_settings()).sign({"role": "nobody", "exp": int(time.time()) + 60})
     error = clients.error(clients.client(token).table("notes").select("*"))
     assert error.code == "22023"
+
+
+def test_minimal_insert_needs_no_select_policy(clients: Clients, alice: Any) -> None:
+    minimal = clients.run(alice.table("feedback").insert({"body": "nice"}, returning="minimal"))
+    assert minimal.data == []
+    assert clients.error(alice.table("feedback").insert({"body": "again"})).code == "42501"
+    service = clients.client(service=True)
+    bodies = [r["body"] for r in clients.run(service.table("feedback").select("body")).data]
+    assert "nice" in bodies and "again" not in bodies
+
+
+def test_related_order_needs_a_to_one_embed(clients: Clients, alice: Any) -> None:
+    error = clients.error(
+        alice.table("projects").select("name, tasks(title)").order("tasks(title)")
+    )
+    assert error.code == "PGRST118"

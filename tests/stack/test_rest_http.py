@@ -262,3 +262,9 @@ def test_function_raised_pgrst_error(rest: RestData) -> None:
         "details": "quota used",
         "hint": "upgrade",
     }
+
+
+def test_variadic_function_by_post_and_repeated_get_parameters(rest: RestData) -> None:
+    assert call(rest, "POST", "rpc/joined", json={"parts": ["a", "b", "c"]}).json() == "a+b+c"
+    assert call(rest, "GET", "rpc/joined?parts=x&parts=y").json() == "x+y"
+    assert call(rest, "GET", "rpc/joined?parts=solo").json() == "solo"

@@ -90,6 +90,7 @@ class Param:
     name: str
     type: str
     has_default: bool
+    variadic: bool = False
 
 
 @dataclass(frozen=True)
@@ -399,7 +400,7 @@ def _function(row: asyncpg.Record) -> Function:
     modes: list[str] = list(row["arg_modes"]) or ["i"] * len(row["arg_types"])
     types: list[str] = list(row["arg_types"])
     inputs = [
-        (names[i] if i < len(names) else "", types[i])
+        (names[i] if i < len(names) else "", types[i], m == "v")
         for i, m in enumerate(modes)
         if m in ("i", "b", "v")
     ]
@@ -410,8 +411,8 @@ def _function(row: asyncpg.Record) -> Function:
     )
     defaults = int(row["defaults"])
     params = tuple(
-        Param(name, type_, has_default=i >= len(inputs) - defaults)
-        for i, (name, type_) in enumerate(inputs)
+        Param(name, type_, has_default=i >= len(inputs) - defaults, variadic=variadic)
+        for i, (name, type_, variadic) in enumerate(inputs)
     )
     return Function(
         schema=row["schema"],

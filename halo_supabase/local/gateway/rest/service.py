@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from halo_supabase.local.gateway.app import GatewayContext
 from halo_supabase.local.gateway.credentials import Credentials, CredentialsError
@@ -222,14 +224,14 @@ class RestService:
         *,
         readonly: bool,
         rollback: bool,
-        work: Any,
+        work: Callable[[PoolConnectionProxy], Awaitable[Response]],
     ) -> Response:
         search_path = ", ".join(ident(s) for s in (schema, *self.config.extra_search_path))
         try:
             async with self.context.db.as_request(
                 credentials,
                 method=request.method,
-                path=request.scope.get("root_path", "") + request.path,
+                path=request.path,
                 headers=request.headers,
                 search_path=search_path,
                 readonly=readonly,
@@ -244,6 +246,11 @@ class RestService:
             raise from_postgres(
                 exc, authenticated=credentials.token is not None and credentials.role != "anon"
             ) from None
+        except (OSError, asyncpg.InterfaceError) as exc:
+            log.warning("database unreachable", extra={"action": "rest.database.unreachable"})
+            raise ApiError(
+                503, "PGRST001", "Database client error. Retrying the connection.", str(exc), None
+            ) from None
 
     async def _read(
         self,
@@ -256,25 +263,36 @@ class RestService:
         prefs: Preferences,
     ) -> Response:
         offset, limit = _paging(request, builder.query)
-        statement = builder.read(
-            relation,
-            exact_count=prefs.count in ("exact", "estimated"),
-            body=media.body,
-            limit=limit,
-            offset=offset,
-        )
+
+        def read(*, exact_count: bool) -> Statement:
+            reader = StatementBuilder(
+                builder.cache, schema, builder.query, max_rows=builder.max_rows
+            )
+            return reader.read(
+                relation, exact_count=exact_count, body=media.body, limit=limit, offset=offset
+            )
+
+        counted = read(exact_count=True) if prefs.count in ("exact", "estimated") else None
+        uncounted = read(exact_count=False) if prefs.count != "exact" else None
         planned = None
-        if prefs.count == "planned":
+        if prefs.count in ("planned", "estimated"):
             planned = StatementBuilder(
                 builder.cache, schema, builder.query, max_rows=None
             ).count_only(relation)
+        max_rows = self.config.max_rows
 
-        async def work(conn: asyncpg.Connection) -> Response:
-            row = await _fetch_one(conn, statement)
-            total = row[0]
+        async def work(conn: PoolConnectionProxy) -> Response:
+            total: int | None = None
             if planned is not None:
                 total = await _planned_count(conn, planned)
-            return page_response(row, total, offset or 0, media, prefs)
+            # `estimated`: the exact count while it is cheap (up to max_rows), else the planner's.
+            exact = counted is not None and (
+                prefs.count == "exact" or max_rows is None or (total or 0) <= max_rows
+            )
+            statement = counted if exact and counted is not None else uncounted
+            assert statement is not None
+            row = await _fetch_one(conn, statement)
+            return page_response(row, row[0] if exact else total, offset or 0, media, prefs)
 
         return await self._run(
             request, credentials, schema, readonly=True, rollback=False, work=work
@@ -341,7 +359,7 @@ class RestService:
             statement = builder.written(mutation, relation, body=media.body)
         created = method == "POST"
 
-        async def work(conn: asyncpg.Connection) -> Response:
+        async def work(conn: PoolConnectionProxy) -> Response:
             if statement is None:
                 tag = await conn.execute(mutation, *builder.values)
                 count = (
@@ -394,10 +412,12 @@ class RestService:
         arguments: dict[str, Any]
         if request.method in ("GET", "HEAD"):
             names = {p.name for f in candidates for p in f.params}
+            # A repeated parameter (or any value of a variadic one) is an array argument.
+            variadic = {p.name for f in candidates for p in f.params if p.variadic}
             arguments = {}
             for key, value in params.plain:
                 if key in names:
-                    previous = arguments.get(key)
+                    previous = arguments.get(key, [] if key in variadic else None)
                     arguments[key] = value if previous is None else [*_as_list(previous), value]
             add_filters(params, [(k, v) for k, v in params.plain if k not in names])
         elif request.method == "POST":
@@ -432,7 +452,7 @@ class RestService:
         )
         readonly = request.method in ("GET", "HEAD") or function.volatility != "v"
 
-        async def work(conn: asyncpg.Connection) -> Response:
+        async def work(conn: PoolConnectionProxy) -> Response:
             row = await _fetch_one(conn, statement)
             if function.returns_void:
                 return Response(status_override(row, 204), headers=response_headers(row, prefs))
@@ -470,7 +490,7 @@ def _check_affected(count: int, media: Media, prefs: Preferences) -> None:
         )
 
 
-async def _fetch_one(conn: asyncpg.Connection, statement: Statement) -> asyncpg.Record:
+async def _fetch_one(conn: PoolConnectionProxy, statement: Statement) -> asyncpg.Record:
     """The single row every built statement returns."""
     row = await conn.fetchrow(statement.sql, *statement.params)
     if row is None:  # pragma: no cover - the statements aggregate, so they always return a row
@@ -496,6 +516,6 @@ def _paging(request: Request, params: QueryParams) -> tuple[int | None, int | No
     return offset, limit
 
 
-async def _planned_count(conn: asyncpg.Connection, statement: Statement) -> int:
+async def _planned_count(conn: PoolConnectionProxy, statement: Statement) -> int:
     plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {statement.sql}", *statement.params)
     return int(json.loads(plan)[0]["Plan"]["Plan Rows"])

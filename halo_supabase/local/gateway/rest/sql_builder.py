@@ -83,7 +83,14 @@ class Body:
 class Statement:
     sql: str
     params: list[Any]
-    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Lateral:
+    """An embed joined into its parent level."""
+
+    alias: str
+    to_one: bool
 
 
 @dataclass
@@ -94,9 +101,7 @@ class _Level:
     relation: Relation | None
     path: tuple[str, ...]
     laterals: list[str] = field(default_factory=list)
-    embeds: dict[str, tuple[str, Relationship, bool]] = field(
-        default_factory=dict
-    )  # key → lateral alias, rel, to_one
+    embeds: dict[str, _Lateral] = field(default_factory=dict)  # by the embed's key
     conditions: list[str] = field(default_factory=list)  # from embeds: !inner
     filtered_by_embed: bool = False  # an `embed=is.null` filter
     order_columns: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -186,7 +191,7 @@ class StatementBuilder:
                     "only is.null and not.is.null filter on an embedded resource",
                 )
             level.filtered_by_embed = True
-            return f"{embed[0]}.body IS {IS_VALUES[str(f.value)]}"
+            return f"{embed.alias}.body IS {IS_VALUES[str(f.value)]}"
         expr, type_ = self.field_sql(level, f.field)
         op = f.operator
         if op == "is":
@@ -233,6 +238,16 @@ class StatementBuilder:
     def _order_term(self, level: _Level, term: OrderTerm) -> str:
         if term.relation is not None:
             lateral = level.order_columns.get((term.relation, term.field.name))
+            embedded = level.embeds.get(term.relation)
+            if lateral is None and embedded is not None and not embedded.to_one:
+                raise ApiError(
+                    400,
+                    "PGRST118",
+                    f"A related order on '{term.relation}' is not possible",
+                    f"'{level.relation.name if level.relation else ''}' and '{term.relation}' "
+                    "do not form a many-to-one or one-to-one relationship",
+                    None,
+                )
             if lateral is None:
                 raise ApiError(
                     400,
@@ -360,7 +375,7 @@ class StatementBuilder:
                 f"FROM {source}{laterals}{where}{order}{page}) _s"
             )
         parent.laterals.append(f" LEFT JOIN LATERAL ({body}) {lateral} ON TRUE")
-        parent.embeds[embed.key] = (lateral, relationship, to_one)
+        parent.embeds[embed.key] = _Lateral(lateral, to_one)
         if embed.join == "inner":
             parent.conditions.append(f"{lateral}.body IS NOT NULL")
         if embed.items:
@@ -426,13 +441,13 @@ class StatementBuilder:
 
     # -- whole statements ------------------------------------------------------------------------
 
-    def _response(self, source_cte: str, keys: list[str], *, count: str, body: str) -> Statement:
+    def _response(self, source_cte: str, *, count: str, body: str) -> Statement:
         sql = (
             f"WITH pgrst_source AS ({source_cte}) "
             f"SELECT {count}, pg_catalog.count(_postgrest_t)::int8, {body}, {_RESPONSE_GUCS} "
             f"FROM (SELECT * FROM pgrst_source) _postgrest_t"
         )
-        return Statement(sql, self.values, tuple(keys))
+        return Statement(sql, self.values)
 
     def read(
         self,
@@ -483,7 +498,7 @@ class StatementBuilder:
             f"{self.order_by(level)}{self.page(level, limit=limit, offset=offset)}"
         )
         return self._response(
-            cte, keys, count=count, body=self.body_sql(body, keys, single_row=single_row)
+            cte, count=count, body=self.body_sql(body, keys, single_row=single_row)
         )
 
     def count_only(self, relation: Relation) -> Statement:
@@ -624,7 +639,7 @@ class StatementBuilder:
             f"SELECT NULL::int8, pg_catalog.count(_postgrest_t)::int8, {self.body_sql(body, keys)}, {_RESPONSE_GUCS} "
             f"FROM (SELECT * FROM pgrst_source) _postgrest_t"
         )
-        return Statement(sql, self.values, tuple(keys))
+        return Statement(sql, self.values)
 
     # -- functions -------------------------------------------------------------------------------
 
@@ -650,7 +665,12 @@ class StatementBuilder:
                 record = self.param(_json(args), "json")
                 definition = ", ".join(f"{ident(p.name)} {p.type}" for p in used)
                 source_prefix = f"json_to_record({record}) AS _args({definition}), LATERAL "
-                invocation = f"{name}({', '.join(f'{ident(p.name)} := _args.{ident(p.name)}' for p in used)})"
+                # A variadic parameter takes its array in named notation only after VARIADIC.
+                named = ", ".join(
+                    f"{'VARIADIC ' if p.variadic else ''}{ident(p.name)} := _args.{ident(p.name)}"
+                    for p in used
+                )
+                invocation = f"{name}({named})"
             else:
                 source_prefix = ""
                 invocation = f"{name}()"
@@ -702,7 +722,7 @@ class StatementBuilder:
             cte = f"SELECT _t0.pgrst_scalar FROM {source}"
             count = "NULL::int8"
             value = "coalesce((json_agg(_postgrest_t.pgrst_scalar)->0)::text, 'null')"
-        return self._response(cte, [function.name], count=count, body=value)
+        return self._response(cte, count=count, body=value)
 
 
 def _json(value: Any) -> str:
