@@ -167,6 +167,16 @@ def test_token_endpoint_rate_limit_is_per_client_address(stack: Stack) -> None:
         "message": "Request rate limit reached",
     }
     assert post(stack, "/token?grant_type=password", content=b"{}").status_code == 400
+    # Without the header GoTrue cannot tell clients apart and does not limit (as under the CLI).
+    unforwarded = [
+        _http.post(
+            f"{stack.url}/auth/v1/token?grant_type=password",
+            content=b"{}",
+            headers={"apikey": stack.anon_key},
+        ).status_code
+        for _ in range(35)
+    ]
+    assert unforwarded == [400] * 35
 
 
 def test_unsupported_grant_and_logout_scope(stack: Stack) -> None:

@@ -25,8 +25,8 @@ async def token(state: AuthState, request: AuthRequest, _: dict[str, str]) -> Re
     grant_type = request.query.get("grant_type", "")
     if grant_type not in _GRANT_TYPES:
         raise AuthError(400, "invalid_credentials", "unsupported_grant_type")
-    client = request.client()
-    if not state.token_limiter.allow(client.ip or "unknown"):
+    key = request.rate_limit_key()
+    if key is not None and not state.token_limiter.allow(key):
         raise AuthError(429, "over_request_rate_limit", "Request rate limit reached")
     if grant_type == "password":
         return await _password_grant(state, request)
