@@ -31,6 +31,8 @@ __all__ = ["run_auth_benchmark"]
 
 _PASSWORD = "bench-password-1"
 _VERSION = {"X-Supabase-Api-Version": "2024-01-01"}
+
+
 def _headers(token: str = LOCAL_ANON_KEY) -> dict[str, str]:
     return {
         "apikey": LOCAL_ANON_KEY,
