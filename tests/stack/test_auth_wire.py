@@ -179,6 +179,18 @@ def test_token_endpoint_rate_limit_is_per_client_address(stack: Stack) -> None:
     assert unforwarded == [400] * 35
 
 
+def test_sign_ups_and_anonymous_sign_ins_are_rate_limited_per_client(stack: Stack) -> None:
+    address = client_address()
+    weak = {"email": email("flood"), "password": "abc"}
+    # The limit applies before validation, so cheap refused sign-ups drain the bucket too.
+    statuses = [post(stack, "/signup", address=address, json=weak).status_code for _ in range(31)]
+    assert statuses == [422] * 30 + [429]  # sign_in_sign_ups: bucket of 30
+    assert post(stack, "/signup", json=weak).status_code == 422  # another client
+    anonymous = client_address()
+    answers = [post(stack, "/signup", address=anonymous, json={}) for _ in range(31)]
+    assert [a.status_code for a in answers] == [200] * 30 + [429]  # anonymous_users: 30 per hour
+
+
 def test_unsupported_grant_and_logout_scope(stack: Stack) -> None:
     response = post(stack, "/token?grant_type=magic", json={}, headers=VERSION)
     assert (response.status_code, response.json()["code"]) == (400, "invalid_credentials")
