@@ -4,7 +4,7 @@ decoding, the token endpoint's rate limit, metadata endpoints, and behaviour tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -150,19 +150,26 @@ def test_oversized_body_is_refused_unread(stack: Stack) -> None:
     assert users_named(stack, address) == 0
 
 
+def until_limited(send: Callable[[], httpx.Response], most: int = 80) -> list[httpx.Response]:
+    """Send until the first 429 (or `most` requests); the bucket refills slowly, so on a busy
+    machine a few more than the bucket's size may pass before it runs dry."""
+    answers: list[httpx.Response] = []
+    while len(answers) < most and (not answers or answers[-1].status_code != 429):
+        answers.append(send())
+    return answers
+
+
 def test_token_endpoint_rate_limit_is_per_client_address(stack: Stack) -> None:
     address = client_address()
-    statuses = [
-        post(stack, "/token?grant_type=password", address=address, content=b"{}").status_code
-        for _ in range(31)
-    ]
-    # GoTrue's bucket holds 30 requests and refills at token_refresh (150) per 5 minutes.
-    assert statuses[:30] == [400] * 30
-    limited = post(
-        stack, "/token?grant_type=password", address=address, content=b"{}", headers=VERSION
+    answers = until_limited(
+        lambda: post(
+            stack, "/token?grant_type=password", address=address, content=b"{}", headers=VERSION
+        )
     )
-    assert limited.status_code == 429
-    assert limited.json() == {
+    # GoTrue's bucket holds 30 requests and refills at token_refresh (150) per 5 minutes.
+    assert [a.status_code for a in answers[:30]] == [400] * 30
+    assert answers[-1].status_code == 429 and len(answers) <= 40
+    assert answers[-1].json() == {
         "code": "over_request_rate_limit",
         "message": "Request rate limit reached",
     }
@@ -174,21 +181,23 @@ def test_token_endpoint_rate_limit_is_per_client_address(stack: Stack) -> None:
             content=b"{}",
             headers={"apikey": stack.anon_key},
         ).status_code
-        for _ in range(35)
+        for _ in range(40)
     ]
-    assert unforwarded == [400] * 35
+    assert unforwarded == [400] * 40
 
 
 def test_sign_ups_and_anonymous_sign_ins_are_rate_limited_per_client(stack: Stack) -> None:
     address = client_address()
     weak = {"email": email("flood"), "password": "abc"}
     # The limit applies before validation, so cheap refused sign-ups drain the bucket too.
-    statuses = [post(stack, "/signup", address=address, json=weak).status_code for _ in range(31)]
-    assert statuses == [422] * 30 + [429]  # sign_in_sign_ups: bucket of 30
+    answers = until_limited(lambda: post(stack, "/signup", address=address, json=weak))
+    assert [a.status_code for a in answers[:30]] == [422] * 30  # sign_in_sign_ups: bucket of 30
+    assert answers[-1].status_code == 429 and len(answers) <= 35
     assert post(stack, "/signup", json=weak).status_code == 422  # another client
     anonymous = client_address()
-    answers = [post(stack, "/signup", address=anonymous, json={}) for _ in range(31)]
-    assert [a.status_code for a in answers] == [200] * 30 + [429]  # anonymous_users: 30 per hour
+    answers = until_limited(lambda: post(stack, "/signup", address=anonymous, json={}))
+    # anonymous_users: 30 per hour, so the bucket does not refill within the test.
+    assert [a.status_code for a in answers] == [200] * 30 + [429]
 
 
 def test_unsupported_grant_and_logout_scope(stack: Stack) -> None:
