@@ -237,6 +237,7 @@ def strict_url(stack: Stack) -> Iterator[str]:
     with gateway_with_auth_config(
         stack,
         refresh_token_reuse_interval=0,
+        enable_confirmations=True,
         enable_anonymous_sign_ins=False,
         minimum_password_length=12,
     ) as url:
@@ -251,9 +252,12 @@ def strict_client(url: str, stack: Stack):  # type: ignore[no-untyped-def]
 def test_reusing_an_old_refresh_token_revokes_the_whole_session(
     stack: Stack, strict_url: str
 ) -> None:
+    address = email("reuse")
+    # Signed up where addresses are confirmed at once, signed in where reuse is never tolerated.
+    sync_client(stack).auth.sign_up({"email": address, "password": "long-enough-password"})
     client = strict_client(strict_url, stack)
-    first = client.auth.sign_up(
-        {"email": email("reuse"), "password": "long-enough-password"}
+    first = client.auth.sign_in_with_password(
+        {"email": address, "password": "long-enough-password"}
     ).session
     assert first is not None
     second = client.auth.refresh_session(first.refresh_token).session
@@ -300,3 +304,28 @@ def test_config_toml_drives_password_length_and_anonymous_sign_ins(
     with pytest.raises(AuthApiError) as excinfo:
         strict_client(strict_url, stack).auth.sign_in_anonymously()
     assert (excinfo.value.status, excinfo.value.code) == (422, "anonymous_provider_disabled")
+
+
+def test_with_confirmations_on_sign_up_waits_for_the_email(stack: Stack, strict_url: str) -> None:
+    address = email("confirm")
+    signed_up = strict_client(strict_url, stack).auth.sign_up(
+        {"email": address, "password": "long-enough-password"}
+    )
+    assert signed_up.session is None and signed_up.user is not None
+    assert signed_up.user.confirmation_sent_at is not None
+    assert signed_up.user.email_confirmed_at is None
+    with pytest.raises(AuthApiError) as excinfo:
+        strict_client(strict_url, stack).auth.sign_in_with_password(
+            {"email": address, "password": "long-enough-password"}
+        )
+    assert (excinfo.value.status, excinfo.value.code) == (400, "email_not_confirmed")
+    # A registered, confirmed address signing up again gets a look-alike user, not an error,
+    # so the answer does not reveal who is registered.
+    confirmed = email("known")
+    sync_client(stack).auth.sign_up({"email": confirmed, "password": "long-enough-password"})
+    again = strict_client(strict_url, stack).auth.sign_up(
+        {"email": confirmed, "password": "long-enough-password"}
+    )
+    assert again.session is None and again.user is not None and again.user.email == confirmed
+    real_id = scalar(stack.db_url, "select id::text from auth.users where email = %s", confirmed)
+    assert again.user.id != real_id
