@@ -4,7 +4,7 @@ decoding, the token endpoint's rate limit, metadata endpoints, and behaviour tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -150,23 +150,54 @@ def test_oversized_body_is_refused_unread(stack: Stack) -> None:
     assert users_named(stack, address) == 0
 
 
+def until_limited(send: Callable[[], httpx.Response], most: int = 80) -> list[httpx.Response]:
+    """Send until the first 429 (or `most` requests); the bucket refills slowly, so on a busy
+    machine a few more than the bucket's size may pass before it runs dry."""
+    answers: list[httpx.Response] = []
+    while len(answers) < most and (not answers or answers[-1].status_code != 429):
+        answers.append(send())
+    return answers
+
+
 def test_token_endpoint_rate_limit_is_per_client_address(stack: Stack) -> None:
     address = client_address()
-    statuses = [
-        post(stack, "/token?grant_type=password", address=address, content=b"{}").status_code
-        for _ in range(31)
-    ]
-    # GoTrue's bucket holds 30 requests and refills at token_refresh (150) per 5 minutes.
-    assert statuses[:30] == [400] * 30
-    limited = post(
-        stack, "/token?grant_type=password", address=address, content=b"{}", headers=VERSION
+    answers = until_limited(
+        lambda: post(
+            stack, "/token?grant_type=password", address=address, content=b"{}", headers=VERSION
+        )
     )
-    assert limited.status_code == 429
-    assert limited.json() == {
+    # GoTrue's bucket holds 30 requests and refills at token_refresh (150) per 5 minutes.
+    assert [a.status_code for a in answers[:30]] == [400] * 30
+    assert answers[-1].status_code == 429 and len(answers) <= 40
+    assert answers[-1].json() == {
         "code": "over_request_rate_limit",
         "message": "Request rate limit reached",
     }
     assert post(stack, "/token?grant_type=password", content=b"{}").status_code == 400
+    # Without the header GoTrue cannot tell clients apart and does not limit (as under the CLI).
+    unforwarded = [
+        _http.post(
+            f"{stack.url}/auth/v1/token?grant_type=password",
+            content=b"{}",
+            headers={"apikey": stack.anon_key},
+        ).status_code
+        for _ in range(40)
+    ]
+    assert unforwarded == [400] * 40
+
+
+def test_sign_ups_and_anonymous_sign_ins_are_rate_limited_per_client(stack: Stack) -> None:
+    address = client_address()
+    weak = {"email": email("flood"), "password": "abc"}
+    # The limit applies before validation, so cheap refused sign-ups drain the bucket too.
+    answers = until_limited(lambda: post(stack, "/signup", address=address, json=weak))
+    assert [a.status_code for a in answers[:30]] == [422] * 30  # sign_in_sign_ups: bucket of 30
+    assert answers[-1].status_code == 429 and len(answers) <= 35
+    assert post(stack, "/signup", json=weak).status_code == 422  # another client
+    anonymous = client_address()
+    answers = until_limited(lambda: post(stack, "/signup", address=anonymous, json={}))
+    # anonymous_users: 30 per hour, so the bucket does not refill within the test.
+    assert [a.status_code for a in answers] == [200] * 30 + [429]
 
 
 def test_unsupported_grant_and_logout_scope(stack: Stack) -> None:
@@ -206,6 +237,7 @@ def strict_url(stack: Stack) -> Iterator[str]:
     with gateway_with_auth_config(
         stack,
         refresh_token_reuse_interval=0,
+        enable_confirmations=True,
         enable_anonymous_sign_ins=False,
         minimum_password_length=12,
     ) as url:
@@ -220,9 +252,12 @@ def strict_client(url: str, stack: Stack):  # type: ignore[no-untyped-def]
 def test_reusing_an_old_refresh_token_revokes_the_whole_session(
     stack: Stack, strict_url: str
 ) -> None:
+    address = email("reuse")
+    # Signed up where addresses are confirmed at once, signed in where reuse is never tolerated.
+    sync_client(stack).auth.sign_up({"email": address, "password": "long-enough-password"})
     client = strict_client(strict_url, stack)
-    first = client.auth.sign_up(
-        {"email": email("reuse"), "password": "long-enough-password"}
+    first = client.auth.sign_in_with_password(
+        {"email": address, "password": "long-enough-password"}
     ).session
     assert first is not None
     second = client.auth.refresh_session(first.refresh_token).session
@@ -269,3 +304,28 @@ def test_config_toml_drives_password_length_and_anonymous_sign_ins(
     with pytest.raises(AuthApiError) as excinfo:
         strict_client(strict_url, stack).auth.sign_in_anonymously()
     assert (excinfo.value.status, excinfo.value.code) == (422, "anonymous_provider_disabled")
+
+
+def test_with_confirmations_on_sign_up_waits_for_the_email(stack: Stack, strict_url: str) -> None:
+    address = email("confirm")
+    signed_up = strict_client(strict_url, stack).auth.sign_up(
+        {"email": address, "password": "long-enough-password"}
+    )
+    assert signed_up.session is None and signed_up.user is not None
+    assert signed_up.user.confirmation_sent_at is not None
+    assert signed_up.user.email_confirmed_at is None
+    with pytest.raises(AuthApiError) as excinfo:
+        strict_client(strict_url, stack).auth.sign_in_with_password(
+            {"email": address, "password": "long-enough-password"}
+        )
+    assert (excinfo.value.status, excinfo.value.code) == (400, "email_not_confirmed")
+    # A registered, confirmed address signing up again gets a look-alike user, not an error,
+    # so the answer does not reveal who is registered.
+    confirmed = email("known")
+    sync_client(stack).auth.sign_up({"email": confirmed, "password": "long-enough-password"})
+    again = strict_client(strict_url, stack).auth.sign_up(
+        {"email": confirmed, "password": "long-enough-password"}
+    )
+    assert again.session is None and again.user is not None and again.user.email == confirmed
+    real_id = scalar(stack.db_url, "select id::text from auth.users where email = %s", confirmed)
+    assert again.user.id != real_id

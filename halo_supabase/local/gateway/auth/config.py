@@ -15,8 +15,10 @@ from halo_supabase.errors import ConfigError
 
 __all__ = ["AuthConfig"]
 
-# GoTrue's fixed refill window for the token endpoint: `token_refresh` requests per 5 minutes.
-_TOKEN_WINDOW_SECONDS = 300.0
+# GoTrue's refill windows: `token_refresh` and `sign_in_sign_ups` are per 5 minutes,
+# `anonymous_users` per hour.
+_FIVE_MINUTES = 300.0
+_HOUR = 3600.0
 # GoTrue's bucket size for every request limiter.
 _RATE_LIMIT_BURST = 30
 
@@ -36,10 +38,16 @@ class AuthConfig:
     mailer_autoconfirm: bool = True
     phone_enabled: bool = False
     sms_autoconfirm: bool = True
-    token_requests_per_second: float = 150 / _TOKEN_WINDOW_SECONDS
+    token_requests_per_second: float = 150 / _FIVE_MINUTES
+    signups_per_second: float = 30 / _FIVE_MINUTES
+    anonymous_per_hour: int = 30
     rate_limit_burst: int = _RATE_LIMIT_BURST
     audience: str = "authenticated"
     admin_roles: tuple[str, ...] = ("service_role",)
+
+    @property
+    def anonymous_per_second(self) -> float:
+        return self.anonymous_per_hour / _HOUR
 
     @classmethod
     def load(cls, config_toml: Path, *, issuer: str) -> AuthConfig:
@@ -77,7 +85,9 @@ class AuthConfig:
                 phone_enabled=bool(sms.get("enable_signup", defaults.phone_enabled)),
                 sms_autoconfirm=not bool(sms.get("enable_confirmations", False)),
                 token_requests_per_second=float(rate_limit.get("token_refresh", 150))
-                / _TOKEN_WINDOW_SECONDS,
+                / _FIVE_MINUTES,
+                signups_per_second=float(rate_limit.get("sign_in_sign_ups", 30)) / _FIVE_MINUTES,
+                anonymous_per_hour=int(rate_limit.get("anonymous_users", 30)),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{config_toml}: [auth] has an invalid value: {exc}") from None

@@ -37,6 +37,7 @@ async def update_user(state: AuthState, request: AuthRequest, _: dict[str, str])
     config = state.config
     async with state.connection() as conn:
         caller = await state.guards.user(request, conn)
+        state.throttle(state.user_update_limiter, request)
         params = await request.params(USER_UPDATE)
         user = caller.user
         aud = state.audience(request, caller.claims)

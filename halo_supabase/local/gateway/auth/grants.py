@@ -25,9 +25,7 @@ async def token(state: AuthState, request: AuthRequest, _: dict[str, str]) -> Re
     grant_type = request.query.get("grant_type", "")
     if grant_type not in _GRANT_TYPES:
         raise AuthError(400, "invalid_credentials", "unsupported_grant_type")
-    client = request.client()
-    if not state.token_limiter.allow(client.ip or "unknown"):
-        raise AuthError(429, "over_request_rate_limit", "Request rate limit reached")
+    state.throttle(state.token_limiter, request)
     if grant_type == "password":
         return await _password_grant(state, request)
     if grant_type == "refresh_token":

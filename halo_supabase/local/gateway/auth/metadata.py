@@ -7,7 +7,8 @@ from halo_supabase.local.gateway.auth.state import AuthState
 
 __all__ = ["health", "jwks", "settings"]
 
-GOTRUE_VERSION = "v2.180.0"
+# Not a GoTrue release: this service follows the API of supabase/auth as of 2026-08.
+GOTRUE_VERSION = "halo-local"
 _PROVIDERS = (
     "anonymous_users", "apple", "azure", "bitbucket", "discord", "facebook", "snapchat", "figma",
     "fly", "github", "gitlab", "google", "keycloak", "kakao", "linkedin", "linkedin_oidc",

@@ -56,6 +56,16 @@ class AuthRequest:
     async def params(self, spec: ParamsSpec) -> Params:
         return decode(await self.raw_body(), spec)
 
+    def rate_limit_key(self) -> str | None:
+        """The first X-Forwarded-For value, as GoTrue reads its configured rate-limit header.
+
+        GoTrue skips rate limiting when that header is absent; so does this service, which keeps
+        direct local clients (tests, workers, all on 127.0.0.1) unlimited, as under the
+        Supabase CLI, whose GoTrue has no rate-limit header configured at all.
+        """
+        key = self.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        return key or None
+
     def client(self) -> Client:
         """The caller's user agent and address (first X-Forwarded-For hop, as GoTrue reads it)."""
         forwarded = self.headers.get("x-forwarded-for", "").split(",")[0]

@@ -66,6 +66,10 @@ class AuthService:
             issuer=AccessTokenIssuer(context.tokens, config),
             guards=Guards(context.tokens, config, users, sessions),
             token_limiter=RateLimiter(config.token_requests_per_second, config.rate_limit_burst),
+            signup_limiter=RateLimiter(config.signups_per_second, config.rate_limit_burst),
+            # GoTrue limits PUT /user with its own bucket at the sign-up rate.
+            user_update_limiter=RateLimiter(config.signups_per_second, config.rate_limit_burst),
+            anonymous_limiter=RateLimiter(config.anonymous_per_second, config.anonymous_per_hour),
             dsn=context.db.dsn("supabase_auth_admin"),
         )
 

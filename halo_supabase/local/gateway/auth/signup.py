@@ -73,7 +73,9 @@ async def signup(state: AuthState, request: AuthRequest, _: dict[str, str]) -> R
     if not email and not phone:
         if not config.enable_anonymous_sign_ins:
             raise AuthError(422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled")
+        state.throttle(state.anonymous_limiter, request)
         return await _signup_anonymously(state, request, params)
+    state.throttle(state.signup_limiter, request)
     if not config.enable_signup:
         raise AuthError(422, "signup_disabled", "Signups not allowed for this instance")
     password = params.text("password")

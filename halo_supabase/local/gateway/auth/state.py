@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from halo_supabase.local.gateway.auth.config import AuthConfig
+from halo_supabase.local.gateway.auth.errors import AuthError
 from halo_supabase.local.gateway.auth.guards import Guards
 from halo_supabase.local.gateway.auth.ratelimit import RateLimiter
 from halo_supabase.local.gateway.auth.request import AuthRequest, Reply
@@ -36,6 +37,9 @@ class AuthState:
     issuer: AccessTokenIssuer
     guards: Guards
     token_limiter: RateLimiter
+    signup_limiter: RateLimiter
+    user_update_limiter: RateLimiter
+    anonymous_limiter: RateLimiter
     dsn: str
     _pool: asyncpg.Pool | None = field(default=None, init=False)
 
@@ -54,6 +58,12 @@ class AuthState:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    def throttle(self, limiter: RateLimiter, request: AuthRequest) -> None:
+        """GoTrue's per-client limit: 429 when the client's bucket is empty (see `request`)."""
+        key = request.rate_limit_key()
+        if key is not None and not limiter.allow(key):
+            raise AuthError(429, "over_request_rate_limit", "Request rate limit reached")
 
     def audience(self, request: AuthRequest, claims: dict[str, Any] | None) -> str:
         return request.requested_audience(claims, self.config.audience, self.config.admin_roles)
