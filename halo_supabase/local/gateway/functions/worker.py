@@ -40,6 +40,9 @@ class FunctionWorker:
     process: asyncio.subprocess.Process | None = None
     port: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Requests being proxied right now, and when the last one ended (for idle reaping).
+    in_flight: int = 0
+    last_used: float = field(default_factory=time.monotonic)
 
     @property
     def alive(self) -> bool:
