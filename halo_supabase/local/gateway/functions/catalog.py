@@ -79,7 +79,12 @@ class FunctionCatalog:
     def _signature(self, folder: Path) -> tuple[int, int]:
         latest, count = 0, 0
         for root in (folder, self.functions_dir / _SHARED):
-            for directory, _, names in os.walk(root):
+            for directory, subdirectories, names in os.walk(root):
+                # Installed packages are Deno's doing, not the developer's: neither a reason to
+                # reload nor worth a stat per request.
+                subdirectories[:] = [
+                    d for d in subdirectories if d != "node_modules" and not d.startswith(".")
+                ]
                 for file_name in names:
                     with contextlib.suppress(FileNotFoundError):  # deleted while we walk
                         latest = max(
