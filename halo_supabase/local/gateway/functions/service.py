@@ -65,6 +65,7 @@ class FunctionsService:
         self.workers: dict[str, FunctionWorker] = {}
         self.client: httpx.AsyncClient | None = None
         self.idle_seconds = IDLE_SECONDS
+        self.run_dir = settings.state_dir / "functions"
         self._reaper: asyncio.Task[None] | None = None
 
     def environment(self) -> dict[str, str]:
@@ -196,7 +197,7 @@ class FunctionsService:
                 log.info("reloading function %s", spec.name, extra={"action": "functions.reload"})
             await worker.stop()
             worker.spec, worker.env = spec, self.environment()
-            await worker.start()
+            await worker.start(self.run_dir)
             return worker
 
     async def _proxy(
