@@ -50,6 +50,10 @@ _PASSED_THROUGH = (
 IDLE_SECONDS = 600.0
 _REAP_EVERY = 30.0
 BOOT_ERROR = {"code": "BOOT_ERROR", "message": "Worker failed to boot (please check logs)"}
+INTERNAL_ERROR = {
+    "code": "Internal Server Error",
+    "message": "Request failed due to an internal server error",
+}
 WORKER_ERROR = {
     "code": "WORKER_ERROR",
     "message": "Function exited due to an error (please check logs)",
@@ -153,6 +157,10 @@ class FunctionsService:
         except BootError:
             log.exception("function failed to boot", extra={"action": "functions.boot"})
             await send_json(send, 503, BOOT_ERROR)
+            return
+        except Exception:
+            log.exception("function could not be started", extra={"action": "functions.boot"})
+            await send_json(send, 500, INTERNAL_ERROR)
             return
         await self._proxy(worker, request, headers, send)
 

@@ -46,13 +46,16 @@ class FunctionWorker:
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.returncode is None
+        """Running and listening: a worker still booting is not alive yet, so requests wait for
+        its lock instead of calling a port that is not known."""
+        return self.port != 0 and self.process is not None and self.process.returncode is None
 
     async def start(self, run_dir: Path) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         port_file = run_dir / f"{self.spec.name}-{uuid.uuid4().hex}.port"
         began = time.monotonic()
-        self.process = await asyncio.create_subprocess_exec(
+        self.port = 0
+        self.process = process = await asyncio.create_subprocess_exec(
             find_deno_bin(),
             "run",
             "--allow-all",
@@ -66,10 +69,8 @@ class FunctionWorker:
         )
         try:
             while time.monotonic() - began < BOOT_TIMEOUT:
-                if self.process.returncode is not None:
-                    raise BootError(
-                        f"function {self.spec.name} exited with {self.process.returncode}"
-                    )
+                if process.returncode is not None:
+                    raise BootError(f"function {self.spec.name} exited with {process.returncode}")
                 written = port_file.read_text() if port_file.exists() else ""
                 if written.isdigit():
                     self.port = int(written)
@@ -88,7 +89,7 @@ class FunctionWorker:
             port_file.unlink(missing_ok=True)
 
     async def stop(self) -> None:
-        process, self.process = self.process, None
+        process, self.process, self.port = self.process, None, 0
         if process is None or process.returncode is not None:
             return
         process.terminate()
