@@ -362,3 +362,20 @@ def test_malformed_bodies_are_400s(storage_world: StorageWorld) -> None:
     assert "sf-bad-limit" not in {
         b["id"] for b in httpx.get(f"{url}/bucket", headers=headers).json()
     }
+
+
+def test_downloads_serve_byte_ranges_and_revalidation(storage_world: StorageWorld) -> None:
+    writer = client_as(storage_world.stack, storage_world.token_a).storage.from_("sf-public")
+    key = f"{storage_world.user_a}/range.bin"
+    writer.upload(key, bytes(range(100)), {"content-type": "application/octet-stream"})
+    url = writer.get_public_url(key)
+    part = httpx.get(url, headers={"Range": "bytes=10-19"})
+    assert (part.status_code, part.content) == (206, bytes(range(10, 20)))
+    assert part.headers["content-range"] == "bytes 10-19/100"
+    assert httpx.get(url, headers={"Range": "bytes=-5"}).content == bytes(range(95, 100))
+    assert httpx.get(url, headers={"Range": "bytes=98-500"}).content == bytes([98, 99])
+    unsatisfiable = httpx.get(url, headers={"Range": "bytes=100-"})
+    assert (unsatisfiable.status_code, unsatisfiable.json()["error"]) == (416, "invalid_range")
+    etag = httpx.get(url).headers["etag"]
+    cached = httpx.get(url, headers={"If-None-Match": etag})
+    assert (cached.status_code, cached.content) == (304, b"")

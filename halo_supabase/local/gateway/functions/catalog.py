@@ -31,7 +31,7 @@ class FunctionSpec:
     verify_jwt: bool
     # Changes whenever a file the function may load changes: its own folder, `_shared`, the
     # config and the secrets; a running worker with an older signature is restarted.
-    signature: tuple[int, int]
+    signature: int
 
 
 class FunctionCatalog:
@@ -76,18 +76,22 @@ class FunctionCatalog:
         section = self._config.get(name, {})
         return section if isinstance(section, dict) else {}
 
-    def _signature(self, folder: Path) -> tuple[int, int]:
-        latest, count = 0, 0
+    def _signature(self, folder: Path) -> int:
+        # A hash of every file's path, mtime, size and inode: an edit changes at least one of
+        # them even within one tick of the file-system clock (same mtime), and so does a file
+        # replaced by an editor's rename or a file added or deleted.
+        files: list[Path] = [p for p in (self.config_path, self.env_path) if p.exists()]
         for root in (folder, self.functions_dir / _SHARED):
-            for directory, _, names in os.walk(root):
-                for file_name in names:
-                    with contextlib.suppress(FileNotFoundError):  # deleted while we walk
-                        latest = max(
-                            latest, os.stat(os.path.join(directory, file_name)).st_mtime_ns
-                        )
-                        count += 1
-        for path in (self.config_path, self.env_path):
-            if path.exists():
-                latest = max(latest, path.stat().st_mtime_ns)
-                count += 1
-        return latest, count
+            for directory, subdirectories, names in os.walk(root):
+                # Installed packages are Deno's doing, not the developer's: neither a reason to
+                # reload nor worth a stat per request.
+                subdirectories[:] = [
+                    d for d in subdirectories if d != "node_modules" and not d.startswith(".")
+                ]
+                files.extend(Path(directory, name) for name in names)
+        state = []
+        for path in files:
+            with contextlib.suppress(FileNotFoundError):  # deleted while we walk
+                info = path.stat()
+                state.append((str(path), info.st_mtime_ns, info.st_size, info.st_ino))
+        return hash(tuple(state))

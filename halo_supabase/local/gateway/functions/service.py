@@ -4,9 +4,11 @@ bodies both ways."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -43,7 +45,15 @@ _PASSED_THROUGH = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
 )
+# A worker nobody called for this long is stopped (the next call starts it again), so a project
+# with many functions does not keep ~50 MB per function resident all day under `halo dev`.
+IDLE_SECONDS = 600.0
+_REAP_EVERY = 30.0
 BOOT_ERROR = {"code": "BOOT_ERROR", "message": "Worker failed to boot (please check logs)"}
+INTERNAL_ERROR = {
+    "code": "Internal Server Error",
+    "message": "Request failed due to an internal server error",
+}
 WORKER_ERROR = {
     "code": "WORKER_ERROR",
     "message": "Function exited due to an error (please check logs)",
@@ -58,6 +68,9 @@ class FunctionsService:
         self.deno_dir = os.environ.get("DENO_DIR") or str(settings.state_dir / "deno")
         self.workers: dict[str, FunctionWorker] = {}
         self.client: httpx.AsyncClient | None = None
+        self.idle_seconds = IDLE_SECONDS
+        self.run_dir = settings.state_dir / "functions"
+        self._reaper: asyncio.Task[None] | None = None
 
     def environment(self) -> dict[str, str]:
         """The function's environment, as `supabase functions serve` injects it (§5.4)."""
@@ -78,7 +91,33 @@ class FunctionsService:
         return env
 
     async def startup(self) -> None:
-        return None
+        self._reaper = asyncio.create_task(self._reap_forever())
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(_REAP_EVERY)
+            try:
+                await self.reap_idle()
+            except Exception:
+                log.exception("reaping idle functions failed", extra={"action": "functions.reap"})
+
+    async def reap_idle(self) -> None:
+        """Stop the workers that served nothing for `idle_seconds` and serve nothing now."""
+        now = time.monotonic()
+        for worker in list(self.workers.values()):
+            if not worker.alive or worker.in_flight or now - worker.last_used < self.idle_seconds:
+                continue
+            async with worker.lock:
+                if (
+                    worker.in_flight == 0
+                    and time.monotonic() - worker.last_used >= self.idle_seconds
+                ):
+                    log.info(
+                        "stopping idle function %s",
+                        worker.spec.name,
+                        extra={"action": "functions.reap"},
+                    )
+                    await worker.stop()
 
     def _client(self) -> httpx.AsyncClient:
         # Made on first use: building its TLS context costs tens of milliseconds of gateway
@@ -91,6 +130,8 @@ class FunctionsService:
         return self.client
 
     async def shutdown(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
         for worker in self.workers.values():
             await worker.stop()
         self.workers.clear()
@@ -112,10 +153,14 @@ class FunctionsService:
             await send_json(send, 401, {"msg": str(exc)})
             return
         try:
-            worker = await self._worker(spec)
+            worker = await self.ensure_worker(spec)
         except BootError:
             log.exception("function failed to boot", extra={"action": "functions.boot"})
             await send_json(send, 503, BOOT_ERROR)
+            return
+        except Exception:
+            log.exception("function could not be started", extra={"action": "functions.boot"})
+            await send_json(send, 500, INTERNAL_ERROR)
             return
         await self._proxy(worker, request, headers, send)
 
@@ -146,7 +191,8 @@ class FunctionsService:
             headers.append(("authorization", authorization))
         return headers
 
-    async def _worker(self, spec: FunctionSpec) -> FunctionWorker:
+    async def ensure_worker(self, spec: FunctionSpec) -> FunctionWorker:
+        """The function's running worker, started or restarted (changed files) as needed."""
         worker = self.workers.get(spec.name)
         if worker is not None and worker.alive and worker.spec.signature == spec.signature:
             return worker
@@ -159,7 +205,7 @@ class FunctionsService:
                 log.info("reloading function %s", spec.name, extra={"action": "functions.reload"})
             await worker.stop()
             worker.spec, worker.env = spec, self.environment()
-            await worker.start()
+            await worker.start(self.run_dir)
             return worker
 
     async def _proxy(
@@ -176,6 +222,7 @@ class FunctionsService:
             content=_request_body(request.receive) if has_body else None,
         )
         started = False
+        worker.in_flight += 1
         try:
             response = await client.send(upstream, stream=True)
             try:
@@ -206,6 +253,9 @@ class FunctionsService:
                 await send({"type": "http.response.body", "body": b""})
             else:
                 await send_json(send, 500, WORKER_ERROR)
+        finally:
+            worker.in_flight -= 1
+            worker.last_used = time.monotonic()
 
 
 class _Unauthorized(Exception):

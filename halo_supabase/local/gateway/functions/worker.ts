@@ -1,13 +1,14 @@
 // Runs one Supabase Edge Function under plain Deno for the Halo gateway.
 //
 // A function calls `Deno.serve(handler)` (or exports `default { fetch }`) and expects the edge
-// runtime to own the socket; here the gateway picks a loopback port per function, so the
-// handler is bound to HALO_FUNCTION_PORT whatever options the function passed. Uncaught errors
+// runtime to own the socket; here the handler is bound to a loopback port the kernel picks,
+// whatever options the function passed, and the port is written to HALO_FUNCTION_PORT_FILE for
+// the gateway (a port chosen by the kernel cannot be taken by another process in between). Uncaught errors
 // in a handler answer as the edge runtime does (500 WORKER_ERROR) instead of Deno's plain text.
 
 type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
-const port = Number(Deno.env.get("HALO_FUNCTION_PORT"));
+const portFile = Deno.env.get("HALO_FUNCTION_PORT_FILE")!;
 const entrypoint = Deno.args[0];
 const serve = Deno.serve.bind(Deno);
 let served = false;
@@ -22,7 +23,16 @@ function workerError(error: unknown): Response {
 
 function bind(handler: Handler, onError?: (error: unknown) => Response | Promise<Response>) {
   served = true;
-  return serve({ hostname: "127.0.0.1", port, onListen: () => {}, onError: onError ?? workerError }, handler);
+  return serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: ({ port }) => {
+      // Renamed into place so the gateway never reads a half-written number.
+      Deno.writeTextFileSync(`${portFile}.tmp`, String(port));
+      Deno.renameSync(`${portFile}.tmp`, portFile);
+    },
+    onError: onError ?? workerError,
+  }, handler);
 }
 
 // deno-lint-ignore no-explicit-any

@@ -20,6 +20,7 @@ from asyncpg import Record
 from halo_supabase.local.gateway.storage.call import Call, json_row, owner_of
 from halo_supabase.local.gateway.storage.errors import StorageError
 from halo_supabase.local.gateway.storage.queries import QUERIES
+from halo_supabase.local.gateway.storage.ranges import parse_range
 from halo_supabase.local.gateway.storage.signing import SignedToken, object_url
 from halo_supabase.local.gateway.storage.upload import read_upload
 
@@ -161,12 +162,14 @@ async def download(call: Call, access: Access, *, info: bool = False) -> None:
         )
         return
     path = call.parts.blobs.path(row["version"])
+    size = path.stat().st_size
+    etag = str(meta.get("eTag") or "")
     headers = [
         (b"content-type", str(meta.get("mimetype") or "application/octet-stream").encode()),
-        (b"content-length", str(path.stat().st_size).encode()),
         (b"cache-control", str(meta.get("cacheControl") or "no-cache").encode()),
-        (b"etag", str(meta.get("eTag") or "").encode()),
+        (b"etag", etag.encode()),
         (b"last-modified", format_datetime(row["updated_at"], usegmt=True).encode()),
+        (b"accept-ranges", b"bytes"),
     ]
     download_name = call.request.query().get("download")
     if download_name is not None:
@@ -174,14 +177,27 @@ async def download(call: Call, access: Access, *, info: bool = False) -> None:
         headers.append(
             (b"content-disposition", f"attachment; filename*=UTF-8''{quote(filename)}".encode())
         )
-    await call.send({"type": "http.response.start", "status": 200, "headers": headers})
+    if etag and call.request.headers.get("if-none-match") == etag:
+        await call.send({"type": "http.response.start", "status": 304, "headers": headers})
+        await call.send({"type": "http.response.body", "body": b""})
+        return
+    status, first, last = 200, 0, size - 1
+    if "range" in call.request.headers:
+        status = 206
+        first, last = parse_range(call.request.headers["range"], size)
+        headers.append((b"content-range", f"bytes {first}-{last}/{size}".encode()))
+    headers.append((b"content-length", str(last - first + 1).encode()))
+    await call.send({"type": "http.response.start", "status": status, "headers": headers})
     if call.request.method == "HEAD":
         await call.send({"type": "http.response.body", "body": b""})
         return
     with path.open("rb") as file:
+        file.seek(first)
+        remaining = last - first + 1
         while True:
-            chunk = await asyncio.to_thread(file.read, _CHUNK)
-            more = len(chunk) == _CHUNK
+            chunk = await asyncio.to_thread(file.read, min(_CHUNK, remaining))
+            remaining -= len(chunk)
+            more = remaining > 0 and bool(chunk)
             await call.send({"type": "http.response.body", "body": chunk, "more_body": more})
             if not more:
                 break
