@@ -233,6 +233,19 @@ async def test_postgres_changes_filters(
     assert [c["data"]["record"]["priority"] for c in inbox.items] == expected
 
 
+async def test_rows_without_primary_key_come_as_an_error_without_values(
+    rt_stack: Stack, connect: Connect
+) -> None:
+    inbox = Inbox()
+    channel = (await connect(user_token())).channel(topic())
+    _changes(channel, inbox, "INSERT", table="keyless")
+    assert (await subscribe(channel))[0] == RealtimeSubscribeStates.SUBSCRIBED
+    execute(rt_stack.db_url, "insert into rtfx.keyless values (gen_random_uuid(), 'hidden')")
+    (change,) = await inbox.wait(1)
+    assert change["data"]["errors"] == ["Error 400: Bad Request, no primary key"]
+    assert "record" not in change["data"]
+
+
 async def test_unpublished_table_is_refused_with_a_system_error(connect: Connect) -> None:
     inbox, system = Inbox(), Inbox()
     channel = (await connect(user_token())).channel(topic())

@@ -237,6 +237,13 @@ class ChangeDispatcher:
                 relation = item.change.relation
                 # Only the key survives a DELETE on an RLS table: nobody can prove the rest was
                 # visible to the subscriber.
+                if not item.key:
+                    # Without a primary key no row can be checked against RLS: like Realtime, say
+                    # so instead of sending values.
+                    item.data.pop("record", None)
+                    item.data.pop("old_record", None)
+                    item.data["errors"] = ["Error 400: Bad Request, no primary key"]
+                    continue
                 full_delete = item.change.type == "DELETE" and relation.replica_identity == "f"
                 if full_delete and await self.catalog.has_rls(conn, relation.oid):
                     item.data["old_record"] = dict(item.key)
