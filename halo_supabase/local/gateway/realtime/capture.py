@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from halo_supabase.local.gateway.db import GatewayDatabase
-from halo_supabase.local.gateway.realtime.changes import ChangeDispatcher
+from halo_supabase.local.gateway.realtime.changes import VISIBILITY_FUNCTION, ChangeDispatcher
 from halo_supabase.local.gateway.realtime.hub import Hub
 from halo_supabase.local.gateway.realtime.pgoutput import Relation, RowChange, decode_messages
 from halo_supabase.local.gateway.realtime.values import to_json
@@ -121,6 +121,7 @@ class ChangeCapture:
 
     async def _open(self, conn: Any) -> None:
         await conn.execute(_SETUP)
+        await conn.execute(VISIBILITY_FUNCTION)
         await conn.execute("set application_name = 'halo realtime capture'")
         await conn.fetchval(
             "select slot_name from pg_create_logical_replication_slot($1, 'pgoutput', true)",

@@ -26,7 +26,13 @@ from halo_supabase.local.gateway.realtime.pgoutput import Relation, RowChange
 from halo_supabase.local.gateway.realtime.protocol import Frame, Wire
 from halo_supabase.local.gateway.realtime.values import to_json
 
-__all__ = ["Binding", "ChangeDispatcher", "parse_bindings", "subscription_error"]
+__all__ = [
+    "VISIBILITY_FUNCTION",
+    "Binding",
+    "ChangeDispatcher",
+    "parse_bindings",
+    "subscription_error",
+]
 
 _EVENTS = frozenset({"*", "INSERT", "UPDATE", "DELETE"})
 _CATALOG_TTL = 2.0
@@ -93,6 +99,32 @@ def parse_bindings(raw: Any) -> list[Binding]:
         )
     return bindings
 
+
+# Realtime's apply_rls does the same inside PostgreSQL: become the subscriber (role and claims,
+# local to the caller's transaction — here the statement's own) and select the row by key, so RLS
+# decides. Not security definer: a caller can only become roles it may already SET ROLE to.
+VISIBILITY_FUNCTION = """
+create or replace function realtime.halo_row_visible(
+  role_name text, claims text, statement text, keys text[]
+) returns boolean
+language plpgsql
+as $function$
+declare
+  seen boolean;
+begin
+  perform set_config('role', role_name, true);
+  perform set_config('request.jwt.claims', claims, true);
+  perform set_config('request.jwt.claim.role', role_name, true);
+  perform set_config('request.jwt.claim.sub', coalesce(claims::jsonb ->> 'sub', ''), true);
+  execute statement into seen using keys;
+  return seen;
+end
+$function$;
+revoke all on function realtime.halo_row_visible(text, text, text, text[])
+  from public, anon, authenticated, service_role;
+"""
+
+_VISIBLE = "select realtime.halo_row_visible($1, $2, $3, $4::text[])"
 
 _PUBLISHED = """
 select schemaname, tablename, attnames
@@ -321,41 +353,32 @@ class ChangeDispatcher:
     async def _visible(
         self, conn: Any, role: str, claims_json: str, items: list[_Prepared]
     ) -> list[bool]:
+        """One round trip per row: the function becomes the role for its own statement only."""
         results: list[bool] = []
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            await conn.execute(
-                "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
-                "set_config('request.jwt.claim.role', $1, true), "
-                "set_config('request.jwt.claim.sub', coalesce($2::jsonb->>'sub', ''), true)",
-                role,
-                claims_json,
-            )
-            for item in items:
-                results.append(bool(await conn.fetchval(*self._select_by_key(item))))
-        except asyncpg.PostgresError:
-            results.extend([False] * (len(items) - len(results)))
-        finally:
-            await transaction.rollback()
+        for item in items:
+            statement, keys = self._select_by_key(item)
+            try:
+                seen = await conn.fetchval(_VISIBLE, role, claims_json, statement, keys)
+            except asyncpg.PostgresError:
+                seen = False  # an unknown role, or a policy that fails: not visible
+            results.append(bool(seen))
         return results
 
-    def _select_by_key(self, item: _Prepared) -> list[Any]:
+    def _select_by_key(self, item: _Prepared) -> tuple[str, list[str | None]]:
         relation: Relation = item.change.relation
         conditions = []
-        args: list[Any] = []
+        keys: list[str | None] = []
         for column in relation.columns:
             if column.name in item.key:
-                args.append(
-                    None if item.key[column.name] is None else _as_text(item.key[column.name])
-                )
+                value = item.key[column.name]
+                keys.append(None if value is None else _as_text(value))
                 full_type = self.catalog.types.get(column.type_oid, ("text", "text"))[1]
-                conditions.append(f"{_quote(column.name)} = ${len(args)}::text::{full_type}")
-        sql = (
+                conditions.append(f"{_quote(column.name)} = ($1[{len(keys)}])::{full_type}")
+        statement = (
             f"select exists(select 1 from {_quote(relation.schema)}.{_quote(relation.table)} "
             f"where {' and '.join(conditions)})"
         )
-        return [sql, *args]
+        return statement, keys
 
     def _deliver(self, item: _Prepared, allowed: set[Channel]) -> int:
         if not allowed:
