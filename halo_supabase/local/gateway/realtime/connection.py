@@ -170,7 +170,13 @@ class Connection:
                 reason = f"Unauthorized: You do not have permissions to read from this Channel topic: {name}"
                 self._reply(frame, "error", {"reason": reason})
                 return
-            auth = ChannelAuth(token, claims, True, allowed.write_broadcast, allowed.write_presence)
+            auth = ChannelAuth(
+                token,
+                claims,
+                allowed.read_broadcast,
+                allowed.write_broadcast,
+                allowed.write_presence,
+            )
         key = presence.get("key")
         channel = Channel(
             connection=self,
@@ -281,7 +287,13 @@ class Connection:
                     "You do not have permissions to read from this Channel topic: " + channel.name,
                 )
                 return
-            auth = ChannelAuth(token, claims, True, allowed.write_broadcast, allowed.write_presence)
+            auth = ChannelAuth(
+                token,
+                claims,
+                allowed.read_broadcast,
+                allowed.write_broadcast,
+                allowed.write_presence,
+            )
         channel.auth = auth
         self._schedule_expiry(channel)
 
