@@ -233,6 +233,25 @@ async def test_postgres_changes_filters(
     assert [c["data"]["record"]["priority"] for c in inbox.items] == expected
 
 
+async def test_columns_the_role_cannot_select_are_left_out(
+    rt_stack: Stack, connect: Connect
+) -> None:
+    user, service = Inbox(), Inbox()
+    as_user = (await connect(user_token())).channel(topic())
+    _changes(as_user, user, "INSERT", table="profiles")
+    as_service = (await connect(rt_stack.service_role_key)).channel(topic())
+    _changes(as_service, service, "INSERT", table="profiles")
+    assert (await subscribe(as_user))[0] == RealtimeSubscribeStates.SUBSCRIBED
+    assert (await subscribe(as_service))[0] == RealtimeSubscribeStates.SUBSCRIBED
+    profile_id = uuid.uuid4().int % 10**8
+    execute(rt_stack.db_url, "insert into rtfx.profiles values (%s, 'ada', 'hunter2')", profile_id)
+    (seen_by_user,) = await user.wait(1)
+    (seen_by_service,) = await service.wait(1)
+    assert seen_by_user["data"]["record"] == {"id": profile_id, "name": "ada"}
+    assert [c["name"] for c in seen_by_user["data"]["columns"]] == ["id", "name"]
+    assert seen_by_service["data"]["record"]["secret"] == "hunter2"
+
+
 async def test_rows_without_primary_key_come_as_an_error_without_values(
     rt_stack: Stack, connect: Connect
 ) -> None:

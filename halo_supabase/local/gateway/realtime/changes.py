@@ -126,6 +126,12 @@ revoke all on function realtime.halo_row_visible(text, text, text, text[])
 
 _VISIBLE = "select realtime.halo_row_visible($1, $2, $3, $4::text[])"
 
+_SELECTABLE = """
+select coalesce(array_agg(attname::text), '{}') from pg_catalog.pg_attribute
+where attrelid = $2 and attnum > 0 and not attisdropped
+  and has_column_privilege($1, $2::oid, attnum, 'SELECT')
+"""
+
 _PUBLISHED = """
 select schemaname, tablename, attnames
 from pg_catalog.pg_publication_tables where pubname = 'supabase_realtime'
@@ -166,7 +172,7 @@ class _Catalog:
     def __init__(self) -> None:
         self.types: dict[int, tuple[str, str]] = {}  # oid → (typname, format_type)
         self._rls: dict[int, tuple[float, bool]] = {}
-        self._grants: dict[tuple[str, int], tuple[float, bool]] = {}
+        self._grants: dict[tuple[str, int], tuple[float, frozenset[str]]] = {}
         self._keys: dict[int, tuple[float, list[str]]] = {}
 
     async def load_types(self, conn: Any, oids: set[int]) -> None:
@@ -205,18 +211,15 @@ class _Catalog:
             cached = self._keys[relation.oid] = (time.monotonic(), list(names))
         return cached[1]
 
-    async def may_select(self, conn: Any, role: str, oid: int) -> bool:
+    async def selectable(self, conn: Any, role: str, oid: int) -> frozenset[str]:
+        """Columns `role` may SELECT (table or column grants); empty when none or no such role."""
         cached = self._grants.get((role, oid))
         if cached is None or time.monotonic() - cached[0] > _CATALOG_TTL:
             try:
-                value = bool(
-                    await conn.fetchval(
-                        "select has_table_privilege($1, $2::oid, 'SELECT')", role, oid
-                    )
-                )
+                names = await conn.fetchval(_SELECTABLE, role, oid)
             except asyncpg.PostgresError:
-                value = False  # an unknown role
-            cached = self._grants[(role, oid)] = (time.monotonic(), value)
+                names = []  # an unknown role
+            cached = self._grants[(role, oid)] = (time.monotonic(), frozenset(names))
         return cached[1]
 
 
@@ -265,10 +268,13 @@ class ChangeDispatcher:
             if not prepared:
                 return 0
             allowed = await self._authorize(conn, prepared)
-            for item in prepared:
+            columns: dict[tuple[str, int], frozenset[str]] = {}
+            for index, item in enumerate(prepared):
                 relation = item.change.relation
-                # Only the key survives a DELETE on an RLS table: nobody can prove the rest was
-                # visible to the subscriber.
+                for channel in allowed[index]:
+                    grant = (channel.auth.role, relation.oid)
+                    if grant not in columns:
+                        columns[grant] = await self.catalog.selectable(conn, *grant)
                 if not item.key:
                     # Without a primary key no row can be checked against RLS: like Realtime, say
                     # so instead of sending values.
@@ -276,12 +282,14 @@ class ChangeDispatcher:
                     item.data.pop("old_record", None)
                     item.data["errors"] = ["Error 400: Bad Request, no primary key"]
                     continue
+                # Only the key survives a DELETE on an RLS table: nobody can prove the rest was
+                # visible to the subscriber.
                 full_delete = item.change.type == "DELETE" and relation.replica_identity == "f"
                 if full_delete and await self.catalog.has_rls(conn, relation.oid):
                     item.data["old_record"] = dict(item.key)
         sent = 0
         for index, item in enumerate(prepared):
-            sent += self._deliver(item, allowed[index])
+            sent += self._deliver(item, allowed[index], columns)
         return sent
 
     def _prepare(self, change: RowChange, key_names: list[str]) -> _Prepared:
@@ -335,7 +343,7 @@ class ChangeDispatcher:
             for index, item in enumerate(prepared):
                 if not members.intersection(item.audience):
                     continue
-                if not await self.catalog.may_select(conn, role, item.change.relation.oid):
+                if not await self.catalog.selectable(conn, role, item.change.relation.oid):
                     continue
                 if item.change.type == "DELETE" or not item.key:
                     allowed[index].update(members.intersection(item.audience))
@@ -380,21 +388,38 @@ class ChangeDispatcher:
         )
         return statement, keys
 
-    def _deliver(self, item: _Prepared, allowed: set[Channel]) -> int:
-        if not allowed:
-            return 0
-        data = item.data
-        wires: dict[tuple[int, tuple[int, ...]], Wire] = {}
+    def _deliver(
+        self,
+        item: _Prepared,
+        allowed: set[Channel],
+        columns: dict[tuple[str, int], frozenset[str]],
+    ) -> int:
+        """Queue the change on each allowed channel, showing only the columns its role may
+        select (as Realtime does); one encoding per serializer, binding ids and column set."""
+        oid = item.change.relation.oid
+        wires: dict[tuple[int, tuple[int, ...], frozenset[str]], Wire] = {}
         for channel in allowed:
             ids = item.audience[channel]
             serializer = channel.connection.serializer
-            cache_key = (id(serializer), tuple(ids))
+            visible = columns[(channel.auth.role, oid)]
+            cache_key = (id(serializer), tuple(ids), visible)
             wire = wires.get(cache_key)
             if wire is None:
+                data = _only_columns(item.data, visible)
                 frame = Frame(channel.topic, "postgres_changes", {"ids": ids, "data": data})
                 wire = wires[cache_key] = serializer.encode(frame)
             channel.deliver(wire)
         return len(allowed)
+
+
+def _only_columns(data: dict[str, Any], visible: frozenset[str]) -> dict[str, Any]:
+    if all(column["name"] in visible for column in data["columns"]):
+        return data
+    narrowed = {**data, "columns": [c for c in data["columns"] if c["name"] in visible]}
+    for field in ("record", "old_record"):
+        if field in data:
+            narrowed[field] = {k: v for k, v in data[field].items() if k in visible}
+    return narrowed
 
 
 def _typed(values: dict[str, str | None] | None, type_of: dict[str, str]) -> dict[str, Any] | None:
