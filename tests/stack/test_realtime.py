@@ -210,6 +210,15 @@ async def test_postgres_changes_each_event_with_filter_and_rls(
         ("priority=gte.5", [5, 9]),
         ("priority=in.(1,9)", [1, 9]),
         ("body=eq.five", [5]),
+        ("priority=not.in.(1,9)", [5]),
+        ("body=like.%i%", [5, 9]),
+        ("body=ilike.N%", [9]),
+        ("body=match.^o", [1]),
+        ("body=imatch.^F", [5]),
+        ("meta=is.null", [1, 5, 9]),
+        ("priority=isdistinct.5", [1, 9]),
+        ("priority=gt.1,body=neq.nine", [5]),
+        ("priority=gte.1,priority=in.(1,5)", [1, 5]),
     ],
 )
 async def test_postgres_changes_filters(

@@ -59,12 +59,7 @@ class Binding:
             return False
         if self.filter is None:
             return True
-        column_type = type_of.get(self.filter.column)
-        return (
-            values is not None
-            and column_type is not None
-            and self.filter.matches(values, column_type)
-        )
+        return values is not None and self.filter.matches(values, type_of)
 
 
 def parse_bindings(raw: Any) -> list[Binding]:
@@ -151,7 +146,7 @@ async def subscription_error(db: GatewayDatabase, bindings: Sequence[Binding]) -
             and binding.table in (None, "*", row["tablename"])
         ]
         ok = bool(tables) and (
-            binding.filter is None or any(binding.filter.column in cols for cols in tables)
+            binding.filter is None or any(binding.filter.columns <= cols for cols in tables)
         )
         if not ok:
             params = ", ".join(
