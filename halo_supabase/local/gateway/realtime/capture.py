@@ -115,6 +115,12 @@ class ChangeCapture:
                 log.warning("realtime: change capture stopped (%s); reconnecting", exc)
                 self._ready.clear()
                 await asyncio.sleep(delay)
+            except Exception:
+                # A bug in decoding or delivery must not end capture for the gateway's lifetime:
+                # log it, drop the slot (and the batch it held) and start again.
+                log.exception("realtime: change capture failed; restarting it")
+                self._ready.clear()
+                await asyncio.sleep(delay)
             finally:
                 # Closing the session drops the temporary slot with it.
                 await conn.close(timeout=2)
