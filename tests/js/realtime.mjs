@@ -1,10 +1,10 @@
 // Realtime through supabase-js, for one protocol version (argv[2]: "1.0.0" or "2.0.0").
-// argv[3..5]: a user's id, that user's JWT, another user's JWT.
+// argv[3..6]: a user's id, that user's JWT, another user's JWT, a second JWT of the first user.
 // Prints {"ready": true} once every channel is subscribed; the Python test then writes rows; the
 // last line is the JSON of everything observed.
 import { createClient } from '@supabase/supabase-js'
 
-const [vsn, userId, userToken, strangerToken] = process.argv.slice(2)
+const [vsn, userId, userToken, strangerToken, refreshedToken] = process.argv.slice(2)
 const url = process.env.SUPABASE_URL
 const anon = process.env.SUPABASE_ANON_KEY
 
@@ -68,6 +68,8 @@ const privateTopic = `rtfx:owner:${userId}`
 const dbBroadcasts = []
 const ownChannel = owner.channel(privateTopic, { config: { private: true } })
 ownChannel.on('broadcast', { event: 'INSERT' }, (m) => dbBroadcasts.push(m.payload))
+const systemMessages = []
+ownChannel.on('system', {}, (m) => systemMessages.push(m))
 out.privateOwner = await subscribed(ownChannel)
 out.privateStranger = await subscribed(stranger.channel(privateTopic, { config: { private: true } }))
 
@@ -83,6 +85,16 @@ await until(() => changes.length >= 1 && dbBroadcasts.length >= 2)
 await sleep(300)
 out.changes = changes.map((c) => ({ eventType: c.eventType, table: c.table, schema: c.schema, new: c.new, errors: c.errors }))
 out.dbBroadcasts = dbBroadcasts.map((p) => ({ operation: p.operation, priority: p.record.priority }))
+
+// Token refresh: the same user's new token keeps the private channel; another user's token (who
+// may not read the topic) gets a system error and the channel closed.
+await owner.realtime.setAuth(refreshedToken)
+await sleep(300)
+out.stateAfterRefresh = ownChannel.state
+await owner.realtime.setAuth(strangerToken)
+await until(() => ownChannel.state === 'closed')
+out.stateAfterForeignToken = ownChannel.state
+out.systemErrors = systemMessages.filter((m) => m.status === 'error').map((m) => m.message)
 
 for (const c of [alice, bob, owner, stranger]) await c.removeAllChannels()
 console.log(JSON.stringify(out))

@@ -210,6 +210,15 @@ async def test_postgres_changes_each_event_with_filter_and_rls(
         ("priority=gte.5", [5, 9]),
         ("priority=in.(1,9)", [1, 9]),
         ("body=eq.five", [5]),
+        ("priority=not.in.(1,9)", [5]),
+        ("body=like.%i%", [5, 9]),
+        ("body=ilike.N%", [9]),
+        ("body=match.^o", [1]),
+        ("body=imatch.^F", [5]),
+        ("meta=is.null", [1, 5, 9]),
+        ("priority=isdistinct.5", [1, 9]),
+        ("priority=gt.1,body=neq.nine", [5]),
+        ("priority=gte.1,priority=in.(1,5)", [1, 5]),
     ],
 )
 async def test_postgres_changes_filters(
@@ -231,6 +240,38 @@ async def test_postgres_changes_filters(
     await inbox.wait(len(expected))
     await inbox.quiet(0.3)
     assert [c["data"]["record"]["priority"] for c in inbox.items] == expected
+
+
+async def test_columns_the_role_cannot_select_are_left_out(
+    rt_stack: Stack, connect: Connect
+) -> None:
+    user, service = Inbox(), Inbox()
+    as_user = (await connect(user_token())).channel(topic())
+    _changes(as_user, user, "INSERT", table="profiles")
+    as_service = (await connect(rt_stack.service_role_key)).channel(topic())
+    _changes(as_service, service, "INSERT", table="profiles")
+    assert (await subscribe(as_user))[0] == RealtimeSubscribeStates.SUBSCRIBED
+    assert (await subscribe(as_service))[0] == RealtimeSubscribeStates.SUBSCRIBED
+    profile_id = uuid.uuid4().int % 10**8
+    execute(rt_stack.db_url, "insert into rtfx.profiles values (%s, 'ada', 'hunter2')", profile_id)
+    (seen_by_user,) = await user.wait(1)
+    (seen_by_service,) = await service.wait(1)
+    assert seen_by_user["data"]["record"] == {"id": profile_id, "name": "ada"}
+    assert [c["name"] for c in seen_by_user["data"]["columns"]] == ["id", "name"]
+    assert seen_by_service["data"]["record"]["secret"] == "hunter2"
+
+
+async def test_rows_without_primary_key_come_as_an_error_without_values(
+    rt_stack: Stack, connect: Connect
+) -> None:
+    inbox = Inbox()
+    channel = (await connect(user_token())).channel(topic())
+    _changes(channel, inbox, "INSERT", table="keyless")
+    assert (await subscribe(channel))[0] == RealtimeSubscribeStates.SUBSCRIBED
+    execute(rt_stack.db_url, "insert into rtfx.keyless values (gen_random_uuid(), 'hidden')")
+    (change,) = await inbox.wait(1)
+    assert change["data"]["errors"] == ["Error 400: Bad Request, no primary key"]
+    assert "record" not in change["data"]
 
 
 async def test_unpublished_table_is_refused_with_a_system_error(connect: Connect) -> None:
@@ -351,3 +392,31 @@ async def test_token_refresh_keeps_the_channel_and_expiry_closes_it(connect: Con
         str(error) for state, error in states if state == RealtimeSubscribeStates.CHANNEL_ERROR
     ]
     assert errors and "Token has expired" in errors[0], states
+
+
+async def test_private_channel_replays_stored_broadcasts(rt_stack: Stack, connect: Connect) -> None:
+    owner = str(uuid.uuid4())
+    name = f"rtfx:owner:{owner}"
+    (since,) = execute(rt_stack.db_url, "select (extract(epoch from now()) * 1000)::bigint")[0]
+    for n in range(3):
+        execute(
+            rt_stack.db_url, "select realtime.send(jsonb_build_object('n', %s), 'old', %s)", n, name
+        )
+    heard = Inbox()
+    replay = {"since": since - 1000, "limit": 2}
+    channel = (await connect(user_token(owner))).channel(
+        name, {"config": {"private": True, "broadcast": {"replay": replay}}}
+    )
+    channel.on_broadcast("old", heard.callback())
+    assert (await subscribe(channel))[0] == RealtimeSubscribeStates.SUBSCRIBED
+    await heard.wait(2)
+    # The test cluster commits asynchronously, so the same rows may also arrive live once the WAL
+    # writer flushes them; the replayed ones are marked.
+    replayed = [m for m in await heard.quiet(0.3) if m.get("meta", {}).get("replayed")]
+    assert [m["payload"]["n"] for m in replayed] == [0, 1]  # oldest first, up to the limit
+    assert heard.items[0] is replayed[0]
+
+    stranger = (await connect(user_token())).channel(
+        name, {"config": {"private": True, "broadcast": {"replay": replay}}}
+    )
+    assert (await subscribe(stranger))[0] == RealtimeSubscribeStates.CHANNEL_ERROR

@@ -17,7 +17,9 @@ __all__ = ["rt_stack"]  # the fixture, imported so pytest finds it
 @pytest.mark.parametrize("vsn", ["1.0.0", "2.0.0"])
 def test_supabase_js_realtime(rt_stack: Stack, vsn: str) -> None:
     me, other = str(uuid.uuid4()), str(uuid.uuid4())
-    process = start_js(rt_stack, "realtime.mjs", vsn, me, user_token(me), user_token(other))
+    process = start_js(
+        rt_stack, "realtime.mjs", vsn, me, user_token(me), user_token(other), user_token(me)
+    )
     insert = "insert into rtfx.notes (owner, body, priority) values (%s, %s, %s)"
     execute(rt_stack.db_url, insert, other, "stranger's", 9)
     execute(rt_stack.db_url, insert, me, "low", 1)
@@ -48,3 +50,7 @@ def test_supabase_js_realtime(rt_stack: Stack, vsn: str) -> None:
         {"operation": "INSERT", "priority": 1},
         {"operation": "INSERT", "priority": 8},
     ]
+
+    assert result["stateAfterRefresh"] == "joined"
+    assert result["stateAfterForeignToken"] == "closed"
+    assert any("do not have permissions to read" in m for m in result["systemErrors"])

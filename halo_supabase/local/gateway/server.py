@@ -33,7 +33,10 @@ def build_server(settings: Settings) -> uvicorn.Server:
         port=settings.api_port,
         loop="uvloop",
         http="httptools",
-        ws="websockets",
+        # The sans-I/O implementation costs ~4x less CPU per WebSocket frame than the legacy one
+        # (measured by `halo bench realtime`); Supabase Realtime (Phoenix) does not compress frames.
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
         lifespan="on",
         log_level="warning",
         access_log=False,

@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from halo_supabase.local.gateway.db import GatewayDatabase
-from halo_supabase.local.gateway.realtime.changes import ChangeDispatcher
+from halo_supabase.local.gateway.realtime.changes import VISIBILITY_FUNCTION, ChangeDispatcher
 from halo_supabase.local.gateway.realtime.hub import Hub
 from halo_supabase.local.gateway.realtime.pgoutput import Relation, RowChange, decode_messages
 from halo_supabase.local.gateway.realtime.values import to_json
@@ -115,12 +115,19 @@ class ChangeCapture:
                 log.warning("realtime: change capture stopped (%s); reconnecting", exc)
                 self._ready.clear()
                 await asyncio.sleep(delay)
+            except Exception:
+                # A bug in decoding or delivery must not end capture for the gateway's lifetime:
+                # log it, drop the slot (and the batch it held) and start again.
+                log.exception("realtime: change capture failed; restarting it")
+                self._ready.clear()
+                await asyncio.sleep(delay)
             finally:
                 # Closing the session drops the temporary slot with it.
                 await conn.close(timeout=2)
 
     async def _open(self, conn: Any) -> None:
         await conn.execute(_SETUP)
+        await conn.execute(VISIBILITY_FUNCTION)
         await conn.execute("set application_name = 'halo realtime capture'")
         await conn.fetchval(
             "select slot_name from pg_create_logical_replication_slot($1, 'pgoutput', true)",

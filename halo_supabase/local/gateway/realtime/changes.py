@@ -26,7 +26,13 @@ from halo_supabase.local.gateway.realtime.pgoutput import Relation, RowChange
 from halo_supabase.local.gateway.realtime.protocol import Frame, Wire
 from halo_supabase.local.gateway.realtime.values import to_json
 
-__all__ = ["Binding", "ChangeDispatcher", "parse_bindings", "subscription_error"]
+__all__ = [
+    "VISIBILITY_FUNCTION",
+    "Binding",
+    "ChangeDispatcher",
+    "parse_bindings",
+    "subscription_error",
+]
 
 _EVENTS = frozenset({"*", "INSERT", "UPDATE", "DELETE"})
 _CATALOG_TTL = 2.0
@@ -53,12 +59,7 @@ class Binding:
             return False
         if self.filter is None:
             return True
-        column_type = type_of.get(self.filter.column)
-        return (
-            values is not None
-            and column_type is not None
-            and self.filter.matches(values, column_type)
-        )
+        return values is not None and self.filter.matches(values, type_of)
 
 
 def parse_bindings(raw: Any) -> list[Binding]:
@@ -94,6 +95,38 @@ def parse_bindings(raw: Any) -> list[Binding]:
     return bindings
 
 
+# Realtime's apply_rls does the same inside PostgreSQL: become the subscriber (role and claims,
+# local to the caller's transaction — here the statement's own) and select the row by key, so RLS
+# decides. Not security definer: a caller can only become roles it may already SET ROLE to.
+VISIBILITY_FUNCTION = """
+create or replace function realtime.halo_row_visible(
+  role_name text, claims text, statement text, keys text[]
+) returns boolean
+language plpgsql
+as $function$
+declare
+  seen boolean;
+begin
+  perform set_config('role', role_name, true);
+  perform set_config('request.jwt.claims', claims, true);
+  perform set_config('request.jwt.claim.role', role_name, true);
+  perform set_config('request.jwt.claim.sub', coalesce(claims::jsonb ->> 'sub', ''), true);
+  execute statement into seen using keys;
+  return seen;
+end
+$function$;
+revoke all on function realtime.halo_row_visible(text, text, text, text[])
+  from public, anon, authenticated, service_role;
+"""
+
+_VISIBLE = "select realtime.halo_row_visible($1, $2, $3, $4::text[])"
+
+_SELECTABLE = """
+select coalesce(array_agg(attname::text), '{}') from pg_catalog.pg_attribute
+where attrelid = $2 and attnum > 0 and not attisdropped
+  and has_column_privilege($1, $2::oid, attnum, 'SELECT')
+"""
+
 _PUBLISHED = """
 select schemaname, tablename, attnames
 from pg_catalog.pg_publication_tables where pubname = 'supabase_realtime'
@@ -113,7 +146,7 @@ async def subscription_error(db: GatewayDatabase, bindings: Sequence[Binding]) -
             and binding.table in (None, "*", row["tablename"])
         ]
         ok = bool(tables) and (
-            binding.filter is None or any(binding.filter.column in cols for cols in tables)
+            binding.filter is None or any(binding.filter.columns <= cols for cols in tables)
         )
         if not ok:
             params = ", ".join(
@@ -134,7 +167,7 @@ class _Catalog:
     def __init__(self) -> None:
         self.types: dict[int, tuple[str, str]] = {}  # oid → (typname, format_type)
         self._rls: dict[int, tuple[float, bool]] = {}
-        self._grants: dict[tuple[str, int], tuple[float, bool]] = {}
+        self._grants: dict[tuple[str, int], tuple[float, frozenset[str]]] = {}
         self._keys: dict[int, tuple[float, list[str]]] = {}
 
     async def load_types(self, conn: Any, oids: set[int]) -> None:
@@ -173,18 +206,15 @@ class _Catalog:
             cached = self._keys[relation.oid] = (time.monotonic(), list(names))
         return cached[1]
 
-    async def may_select(self, conn: Any, role: str, oid: int) -> bool:
+    async def selectable(self, conn: Any, role: str, oid: int) -> frozenset[str]:
+        """Columns `role` may SELECT (table or column grants); empty when none or no such role."""
         cached = self._grants.get((role, oid))
         if cached is None or time.monotonic() - cached[0] > _CATALOG_TTL:
             try:
-                value = bool(
-                    await conn.fetchval(
-                        "select has_table_privilege($1, $2::oid, 'SELECT')", role, oid
-                    )
-                )
+                names = await conn.fetchval(_SELECTABLE, role, oid)
             except asyncpg.PostgresError:
-                value = False  # an unknown role
-            cached = self._grants[(role, oid)] = (time.monotonic(), value)
+                names = []  # an unknown role
+            cached = self._grants[(role, oid)] = (time.monotonic(), frozenset(names))
         return cached[1]
 
 
@@ -233,8 +263,20 @@ class ChangeDispatcher:
             if not prepared:
                 return 0
             allowed = await self._authorize(conn, prepared)
-            for item in prepared:
+            columns: dict[tuple[str, int], frozenset[str]] = {}
+            for index, item in enumerate(prepared):
                 relation = item.change.relation
+                for channel in allowed[index]:
+                    grant = (channel.auth.role, relation.oid)
+                    if grant not in columns:
+                        columns[grant] = await self.catalog.selectable(conn, *grant)
+                if not item.key:
+                    # Without a primary key no row can be checked against RLS: like Realtime, say
+                    # so instead of sending values.
+                    item.data.pop("record", None)
+                    item.data.pop("old_record", None)
+                    item.data["errors"] = ["Error 400: Bad Request, no primary key"]
+                    continue
                 # Only the key survives a DELETE on an RLS table: nobody can prove the rest was
                 # visible to the subscriber.
                 full_delete = item.change.type == "DELETE" and relation.replica_identity == "f"
@@ -242,7 +284,7 @@ class ChangeDispatcher:
                     item.data["old_record"] = dict(item.key)
         sent = 0
         for index, item in enumerate(prepared):
-            sent += self._deliver(item, allowed[index])
+            sent += self._deliver(item, allowed[index], columns)
         return sent
 
     def _prepare(self, change: RowChange, key_names: list[str]) -> _Prepared:
@@ -296,7 +338,7 @@ class ChangeDispatcher:
             for index, item in enumerate(prepared):
                 if not members.intersection(item.audience):
                     continue
-                if not await self.catalog.may_select(conn, role, item.change.relation.oid):
+                if not await self.catalog.selectable(conn, role, item.change.relation.oid):
                     continue
                 if item.change.type == "DELETE" or not item.key:
                     allowed[index].update(members.intersection(item.audience))
@@ -314,57 +356,65 @@ class ChangeDispatcher:
     async def _visible(
         self, conn: Any, role: str, claims_json: str, items: list[_Prepared]
     ) -> list[bool]:
+        """One round trip per row: the function becomes the role for its own statement only."""
         results: list[bool] = []
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            await conn.execute(
-                "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
-                "set_config('request.jwt.claim.role', $1, true), "
-                "set_config('request.jwt.claim.sub', coalesce($2::jsonb->>'sub', ''), true)",
-                role,
-                claims_json,
-            )
-            for item in items:
-                results.append(bool(await conn.fetchval(*self._select_by_key(item))))
-        except asyncpg.PostgresError:
-            results.extend([False] * (len(items) - len(results)))
-        finally:
-            await transaction.rollback()
+        for item in items:
+            statement, keys = self._select_by_key(item)
+            try:
+                seen = await conn.fetchval(_VISIBLE, role, claims_json, statement, keys)
+            except asyncpg.PostgresError:
+                seen = False  # an unknown role, or a policy that fails: not visible
+            results.append(bool(seen))
         return results
 
-    def _select_by_key(self, item: _Prepared) -> list[Any]:
+    def _select_by_key(self, item: _Prepared) -> tuple[str, list[str | None]]:
         relation: Relation = item.change.relation
         conditions = []
-        args: list[Any] = []
+        keys: list[str | None] = []
         for column in relation.columns:
             if column.name in item.key:
-                args.append(
-                    None if item.key[column.name] is None else _as_text(item.key[column.name])
-                )
+                value = item.key[column.name]
+                keys.append(None if value is None else _as_text(value))
                 full_type = self.catalog.types.get(column.type_oid, ("text", "text"))[1]
-                conditions.append(f"{_quote(column.name)} = ${len(args)}::text::{full_type}")
-        sql = (
+                conditions.append(f"{_quote(column.name)} = ($1[{len(keys)}])::{full_type}")
+        statement = (
             f"select exists(select 1 from {_quote(relation.schema)}.{_quote(relation.table)} "
             f"where {' and '.join(conditions)})"
         )
-        return [sql, *args]
+        return statement, keys
 
-    def _deliver(self, item: _Prepared, allowed: set[Channel]) -> int:
-        if not allowed:
-            return 0
-        data = item.data
-        wires: dict[tuple[int, tuple[int, ...]], Wire] = {}
+    def _deliver(
+        self,
+        item: _Prepared,
+        allowed: set[Channel],
+        columns: dict[tuple[str, int], frozenset[str]],
+    ) -> int:
+        """Queue the change on each allowed channel, showing only the columns its role may
+        select (as Realtime does); one encoding per serializer, binding ids and column set."""
+        oid = item.change.relation.oid
+        wires: dict[tuple[int, tuple[int, ...], frozenset[str]], Wire] = {}
         for channel in allowed:
             ids = item.audience[channel]
             serializer = channel.connection.serializer
-            cache_key = (id(serializer), tuple(ids))
+            visible = columns[(channel.auth.role, oid)]
+            cache_key = (id(serializer), tuple(ids), visible)
             wire = wires.get(cache_key)
             if wire is None:
+                data = _only_columns(item.data, visible)
                 frame = Frame(channel.topic, "postgres_changes", {"ids": ids, "data": data})
                 wire = wires[cache_key] = serializer.encode(frame)
             channel.deliver(wire)
         return len(allowed)
+
+
+def _only_columns(data: dict[str, Any], visible: frozenset[str]) -> dict[str, Any]:
+    if all(column["name"] in visible for column in data["columns"]):
+        return data
+    narrowed = {**data, "columns": [c for c in data["columns"] if c["name"] in visible]}
+    for field in ("record", "old_record"):
+        if field in data:
+            narrowed[field] = {k: v for k, v in data[field].items() if k in visible}
+    return narrowed
 
 
 def _typed(values: dict[str, str | None] | None, type_of: dict[str, str]) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ class ChannelAuth:
 
     token: str
     claims: dict[str, Any]
-    can_read: bool = True
+    can_read: bool = True  # broadcasts; a private join may be allowed for presence only
     can_write_broadcast: bool = True
     can_write_presence: bool = True
 

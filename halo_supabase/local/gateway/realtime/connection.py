@@ -20,6 +20,7 @@ from halo_supabase.local.gateway.realtime.changes import parse_bindings, subscri
 from halo_supabase.local.gateway.realtime.channel import Channel, ChannelAuth, flag
 from halo_supabase.local.gateway.realtime.filters import FilterError
 from halo_supabase.local.gateway.realtime.protocol import Frame, ProtocolError, Serializer, Wire
+from halo_supabase.local.gateway.realtime.replay import replay, replay_options
 from halo_supabase.local.gateway.realtime.tokens import TokenRejected, verify
 
 if TYPE_CHECKING:
@@ -170,7 +171,13 @@ class Connection:
                 reason = f"Unauthorized: You do not have permissions to read from this Channel topic: {name}"
                 self._reply(frame, "error", {"reason": reason})
                 return
-            auth = ChannelAuth(token, claims, True, allowed.write_broadcast, allowed.write_presence)
+            auth = ChannelAuth(
+                token,
+                claims,
+                allowed.read_broadcast,
+                allowed.write_broadcast,
+                allowed.write_presence,
+            )
         key = presence.get("key")
         channel = Channel(
             connection=self,
@@ -192,6 +199,9 @@ class Connection:
         self._schedule_expiry(channel)
         if presence_enabled:
             channel.push("presence_state", self.service.hub.presence_state(channel.key))
+        replay_from = replay_options(broadcast) if private else None
+        if replay_from is not None and auth.can_read:
+            await replay(self.service.db, channel, *replay_from)
         if bindings:
             if problem is None:
                 await self.service.capture.wait_ready()
@@ -281,7 +291,13 @@ class Connection:
                     "You do not have permissions to read from this Channel topic: " + channel.name,
                 )
                 return
-            auth = ChannelAuth(token, claims, True, allowed.write_broadcast, allowed.write_presence)
+            auth = ChannelAuth(
+                token,
+                claims,
+                allowed.read_broadcast,
+                allowed.write_broadcast,
+                allowed.write_presence,
+            )
         channel.auth = auth
         self._schedule_expiry(channel)
 

@@ -67,13 +67,12 @@ class Hub:
         private: bool,
         payload: dict[str, Any],
         sender: Channel | None = None,
-        readers_only: bool = True,
     ) -> int:
         """Deliver `{type: "broadcast", event, payload[, meta]}` to a topic; returns deliveries."""
         recipients = [
             c
             for c in self.topics.get((name, private), ())
-            if (c is not sender or c.broadcast_self) and (c.auth.can_read or not readers_only)
+            if (c is not sender or c.broadcast_self) and c.auth.can_read
         ]
         return self._fan_out(recipients, lambda s, topic: s.encode_broadcast(topic, payload))
 
