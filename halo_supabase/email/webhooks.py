@@ -56,6 +56,7 @@ from hashlib import sha256
 from typing import Literal, Protocol
 
 from halo_supabase.email.charsets import decode_bytes
+from halo_supabase.email.headers import one_line, safe_content_type
 from halo_supabase.errors import WebhookPayloadError, WebhookSignatureError
 
 __all__ = [
@@ -75,9 +76,6 @@ logger = logging.getLogger(__name__)
 
 MAX_RAW_BYTES = 25 * 1024 * 1024
 _FIELD_NAME = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")  # RFC 5322 ftext
-_CONTENT_TYPE = re.compile(r"^[a-z0-9][\w.+-]*/[a-z0-9][\w.+-]*$")
-# Control characters, and everything str.splitlines() breaks on: the stdlib refuses them in headers.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _STRUCTURAL = {"content-type", "content-transfer-encoding", "mime-version", "content-disposition"}
 
 
@@ -206,16 +204,13 @@ def _assemble(
     else:
         message.set_content(html, subtype="html")
     for part in parts:
-        content_type = part.content_type.strip().lower()
-        if not _CONTENT_TYPE.match(content_type):
-            content_type = "application/octet-stream"
-        maintype, _, subtype = content_type.partition("/")
-        cid = _CONTROL.sub("", part.content_id or "").strip("<> ")
+        maintype, subtype = safe_content_type(part.content_type)
+        cid = one_line(part.content_id or "").replace(" ", "").strip("<>")
         message.add_attachment(
             part.data,
             maintype=maintype,
             subtype=subtype,
-            filename=_CONTROL.sub(" ", part.filename).strip() or "attachment",
+            filename=one_line(part.filename) or "attachment",
             cid=f"<{cid}>" if cid else None,
             disposition="inline" if cid else "attachment",
         )
