@@ -160,7 +160,9 @@ def _delivery_status(msg: ParsedEmail) -> dict[str, list[str]]:
 def _attached_header(data: bytes, name: str) -> str:
     """One header of an attached message or header block, decoded ("" when absent)."""
     headers = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=True)
-    value, _ = decode_header_value(str(headers.get(name, "")))
+    # raw_items keeps 8-bit bytes recoverable; get() would turn them into replacement characters.
+    raw = next((str(v) for k, v in headers.raw_items() if k.lower() == name.lower()), "")
+    value, _ = decode_header_value(raw)
     return value
 
 

@@ -18,12 +18,22 @@ from email.utils import getaddresses
 from halo_supabase.email.charsets import decode_bytes
 from halo_supabase.email.message import Address
 
-__all__ = ["address_list", "decode_header_value", "parse_message_ids"]
+__all__ = [
+    "address_list",
+    "decode_header_value",
+    "one_line",
+    "parse_message_ids",
+    "safe_content_type",
+]
 
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _LOOSE_MSG_ID = re.compile(r"<([^<>]+)>")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _FOLD = re.compile(r"\r?\n[ \t]*")
+# Line breaks (everything str.splitlines() splits on) and other control characters: what we write
+# into a header must never start a new one.
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][\w.+-]*/[a-z0-9][\w.+-]*$")
 _RAW_BYTES = re.compile("[\udc80-\udcff]+")
 
 
@@ -131,3 +141,17 @@ def address_list(raw_value: str, defects: list[str]) -> tuple[Address, ...]:
         defects.extend(name_defects)
         result.append(Address(addr=f"{local}@{domain.lower()}", name=decoded_name))
     return tuple(result)
+
+
+def one_line(text: str) -> str:
+    """`text` for writing into a header: control characters and line breaks become single spaces."""
+    return " ".join(_BREAKS.sub(" ", text).split())
+
+
+def safe_content_type(value: str) -> tuple[str, str]:
+    """(maintype, subtype) of a content type we are given, application/octet-stream if malformed."""
+    cleaned = value.strip().lower()
+    if not _CONTENT_TYPE.match(cleaned):
+        cleaned = "application/octet-stream"
+    maintype, _, subtype = cleaned.partition("/")
+    return maintype, subtype

@@ -8,6 +8,8 @@ Headers set, and why:
   `References`: that message's References plus its id, de-duplicated, oldest first, at most
   `MAX_REFERENCES` ids (the first is kept: it names the thread's root for JWZ-style clients).
 * `Reply-To`: the ticket's reply address; answers come back with the token in To.
+* Subject and display names are folded onto one line (no header injection from what agents
+  type); ids that are not `local@domain` without spaces or brackets are left out.
 * `From`: the workspace's sender identity; when `show_agent_name` is set the display name is
   "{agent} ({workspace})" so customers see a person, while the address stays the inbox's.
 * HTML replies end with a hidden `halo-ref:` marker (threading.py), the fallback when a client
@@ -19,6 +21,7 @@ Headers set, and why:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,12 +31,14 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from halo_supabase.email.headers import one_line, safe_content_type
 from halo_supabase.email.message import Address
 from halo_supabase.email.threading import make_body_marker, make_message_id, make_reply_address
 
 __all__ = ["MAX_REFERENCES", "OutboundAttachment", "SenderIdentity", "build_reply", "reply_subject"]
 
 MAX_REFERENCES = 20
+_MESSAGE_ID = re.compile(r"^[^\s<>]+@[^\s<>]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +51,8 @@ class SenderIdentity:
 
     def display_name(self, agent_name: str | None) -> str:
         if self.show_agent_name and agent_name:
-            return f"{agent_name} ({self.workspace_name})"
-        return self.workspace_name
+            return one_line(f"{agent_name} ({self.workspace_name})")
+        return one_line(self.workspace_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +64,13 @@ class OutboundAttachment:
 
 def reply_subject(subject: str) -> str:
     """`Re: ` + the subject, unless it already starts with a reply prefix we would repeat."""
-    stripped = subject.strip()
+    stripped = one_line(subject)
     return stripped if stripped.lower().startswith("re:") else f"Re: {stripped}"
 
 
 def _references(replied_references: Sequence[str], replied_id: str | None) -> list[str]:
-    ids = list(dict.fromkeys([*replied_references, *([replied_id] if replied_id else [])]))
+    given = [*replied_references, *([replied_id] if replied_id else [])]
+    ids = list(dict.fromkeys(i for i in given if _MESSAGE_ID.match(i)))
     if len(ids) > MAX_REFERENCES:
         ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
     return ids
@@ -79,9 +85,9 @@ def _hidden_marker(ticket_id: uuid.UUID, secret: bytes) -> str:
 
 def _address_list(addresses: Sequence[Address]) -> str | list[HeaderAddress]:
     if all(a.addr.isascii() for a in addresses):
-        return [HeaderAddress(display_name=a.name, addr_spec=a.addr) for a in addresses]
+        return [HeaderAddress(display_name=one_line(a.name), addr_spec=a.addr) for a in addresses]
     # headerregistry.Address refuses non-ASCII local parts; the SMTPUTF8 policy accepts the text.
-    quoted = [(a.name.replace("\\", "").replace('"', ""), a.addr) for a in addresses]
+    quoted = [(one_line(a.name).replace("\\", "").replace('"', ""), a.addr) for a in addresses]
     return ", ".join(f'"{name}" <{addr}>' if name else addr for name, addr in quoted)
 
 
@@ -117,10 +123,10 @@ def build_reply(
     if cc:
         message["Cc"] = _address_list(cc)
     message["Reply-To"] = make_reply_address(ticket_id, secret, domain)
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)
     message["Date"] = format_datetime(date or datetime.now(UTC))
     message["Message-ID"] = make_message_id(ticket_id, message_ref, secret, domain)
-    if replied_message_id:
+    if replied_message_id and _MESSAGE_ID.match(replied_message_id):
         message["In-Reply-To"] = f"<{replied_message_id}>"
     references = _references(replied_references, replied_message_id)
     if references:
@@ -133,11 +139,11 @@ def build_reply(
     if html is not None:
         message.add_alternative(html + _hidden_marker(ticket_id, secret), subtype="html")
     for attachment in attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
+        maintype, subtype = safe_content_type(attachment.content_type)
         message.add_attachment(
             attachment.data,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=attachment.filename,
+            maintype=maintype,
+            subtype=subtype,
+            filename=one_line(attachment.filename) or "attachment",
         )
     return message

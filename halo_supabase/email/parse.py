@@ -95,6 +95,15 @@ def _payload(part: Message, *, decode: bool = False) -> object:
         return None
 
 
+def _disposition(part: Message) -> str | None:
+    """get_content_disposition that never raises (the stdlib's parameter parser can, on a
+    truncated parameter list)."""
+    try:
+        return part.get_content_disposition()
+    except Exception:
+        return None
+
+
 def _serialise(part: Message) -> bytes:
     try:
         return part.as_bytes(policy=policy.compat32)
@@ -118,7 +127,10 @@ def _part_bytes(part: Message) -> bytes:
 
 
 def _part_text(part: Message, charsets: list[BodyCharset], defects: list[str]) -> str:
-    declared = part.get_param("charset")
+    try:
+        declared = part.get_param("charset")
+    except Exception:  # same parameter parser as above
+        declared = None
     declared_name = declared if isinstance(declared, str) else None
     text, used, fell_back = decode_bytes(_part_bytes(part), declared_name)
     charsets.append(BodyCharset(declared=declared_name, used=used, fallback=fell_back))
@@ -249,7 +261,7 @@ def _parse(raw: bytes) -> ParsedEmail:
         if leaf is plain or leaf is html_part:
             continue
         content_id = parse_message_ids(leaf.get("Content-ID", None) and str(leaf["Content-ID"]))
-        disposition = leaf.get_content_disposition()
+        disposition = _disposition(leaf)
         data = _part_bytes(leaf)
         if not data and leaf.get_content_maintype() == "multipart":
             continue  # an empty multipart left behind by a missing boundary
@@ -318,7 +330,7 @@ def _find_body(msg: Message, subtype: str) -> Message | None:
     if not msg.is_multipart():
         # Also covers a multipart whose boundary is missing: its payload is then plain text.
         ctype = msg.get_content_type()
-        if msg.get_content_disposition() == "attachment":
+        if _disposition(msg) == "attachment":
             return None
         if ctype == f"text/{subtype}" or (
             subtype == "plain" and msg.get_content_maintype() == "multipart"

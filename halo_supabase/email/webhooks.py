@@ -29,8 +29,12 @@ Rules:
   (the raw header block), `text`, `html`, `attachment-info` (JSON) and the `attachmentN` files;
   `envelope` (JSON {"to": [...], "from": ...}) gives the envelope recipients.
 * When rebuilding, the original's structural headers (Content-Type, Content-Transfer-Encoding,
-  MIME-Version) are dropped: the structure is new. A header value that cannot be set as given is
-  RFC 2047-encoded; one that still fails is dropped (its name is logged, never its value).
+  MIME-Version) are dropped: the structure is new. Headers whose names are not RFC 5322 field
+  names are dropped. A header value that cannot be set as given is
+  RFC 2047-encoded; one that still fails is dropped (its name is logged, never its value); one
+  that must stay unencoded but is not ASCII is written as UTF-8 (RFC 6532). An attachment's
+  content type that is not `type/subtype` becomes application/octet-stream; control characters
+  are removed from filenames and Content-IDs.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from hashlib import sha256
 from typing import Literal, Protocol
 
 from halo_supabase.email.charsets import decode_bytes
+from halo_supabase.email.headers import one_line, safe_content_type
 from halo_supabase.errors import WebhookPayloadError, WebhookSignatureError
 
 __all__ = [
@@ -70,6 +75,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MAX_RAW_BYTES = 25 * 1024 * 1024
+_FIELD_NAME = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")  # RFC 5322 ftext
 _STRUCTURAL = {"content-type", "content-transfer-encoding", "mime-version", "content-disposition"}
 
 
@@ -168,6 +174,10 @@ class _Part:
 
 
 def _set_header(message: EmailMessage, name: str, value: str) -> None:
+    if not _FIELD_NAME.match(name):
+        # An invalid name would end the header block early and lose the rest of the message.
+        logger.warning("dropped a header with an invalid name while rebuilding a webhook email")
+        return
     value = " ".join(value.split())
     try:
         message[name] = value
@@ -194,16 +204,23 @@ def _assemble(
     else:
         message.set_content(html, subtype="html")
     for part in parts:
-        maintype, _, subtype = part.content_type.partition("/")
+        maintype, subtype = safe_content_type(part.content_type)
+        cid = one_line(part.content_id or "").replace(" ", "").strip("<>")
         message.add_attachment(
             part.data,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=part.filename,
-            cid=f"<{part.content_id}>" if part.content_id else None,
-            disposition="inline" if part.content_id else "attachment",
+            maintype=maintype,
+            subtype=subtype,
+            filename=one_line(part.filename) or "attachment",
+            cid=f"<{cid}>" if cid else None,
+            disposition="inline" if cid else "attachment",
         )
-    return _checked(message.as_bytes())
+    try:
+        raw = message.as_bytes()
+    except UnicodeEncodeError:
+        # A header that must stay unencoded (Message-ID, for one) carries non-ASCII text: write
+        # it as UTF-8 (RFC 6532); parse.py reads 8-bit headers as UTF-8.
+        raw = message.as_bytes(policy=policy.default.clone(utf8=True))
+    return _checked(raw)
 
 
 def _json(value: str | bytes | None, what: str) -> object:

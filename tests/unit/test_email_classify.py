@@ -110,3 +110,15 @@ def test_reply_token_recipient_makes_a_reply() -> None:
 def test_bounce_wins_over_auto_reply_markers() -> None:
     raw = b"From: MAILER-DAEMON@x.example\nAuto-Submitted: auto-replied\nSubject: x\n\nfailed\n"
     assert classify(parse_email(raw)).kind == Kind.BOUNCE
+
+
+def test_a_bounce_whose_attached_original_has_8bit_headers_is_read() -> None:
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.com\nSubject: failed\n"
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nfailed\n"
+        b"--b\nContent-Type: message/rfc822\n\nFrom: J\xc3\xa9r\xc3\xb4me <j@example.fr>\n"
+        b"Message-ID: <orig\xe9@example.fr>\n\nhello\n--b--\n"
+    )
+    result = classify(parse_email(raw))
+    assert result.kind == Kind.BOUNCE
+    assert result.bounce is not None and result.bounce.original_message_id == "origé@example.fr"

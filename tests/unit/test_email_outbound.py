@@ -3,6 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from halo_supabase.email.classify import Kind, classify
 from halo_supabase.email.message import Address
 from halo_supabase.email.outbound import (
@@ -118,3 +121,22 @@ def test_html_replies_carry_the_hidden_marker_and_text_replies_do_not() -> None:
     assert with_html.html is not None and "halo-ref:" in with_html.html
     assert "halo-ref:" not in with_html.text
     assert "halo-ref:" not in parse_email(reply()).text
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=60), st.text(max_size=30), st.lists(st.text(max_size=30), max_size=3))
+def test_nothing_an_agent_types_can_add_a_header(subject: str, name: str, ids: list[str]) -> None:
+    injected = f"{subject}\r\nBcc: victim@example.com\n"
+    raw = reply(
+        subject=injected,
+        agent_name=name + "\nX-Injected: 1",
+        to=[Address("a@example.com", name + "\r\nCc: x@example.com")],
+        replied_message_id=ids[0] if ids else "a\nb@example.com",
+        replied_references=ids,
+        attachments=[OutboundAttachment("a\r\nb.txt", "text/plain\r\nX: y", b"x")],
+    )
+    msg = parse_email(raw)
+    assert msg.header("bcc") is None
+    assert msg.header("x-injected") is None
+    assert msg.cc == ()
+    assert [a.filename for a in msg.attachments] == ["a b.txt"]

@@ -149,3 +149,24 @@ def test_an_unexpected_stdlib_failure_keeps_the_mail_as_text(
     assert msg.defects == ("parser-error",)
     assert "still readable" in msg.text
     assert msg.message_id_synthetic
+
+
+def test_a_truncated_disposition_parameter_keeps_the_structure() -> None:
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbody\n"
+        b"--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename*\n\n%PDF\n--b--\n"
+    )
+    msg = parse_email(raw)
+    assert "parser-error" not in msg.defects
+    assert msg.text.strip() == "body"
+    assert len(msg.attachments) == 1
+
+
+def test_8bit_text_in_a_boundaryless_multipart_is_survived() -> None:
+    raw = (
+        b"Content-Type: multipart/mixed\nContent-Transfer-Encoding: 8bit\n\n"
+        b"--x\nContent-Type: text/plain; charset=utf-8\n\ncaf\xc3\xa9\n--x--\n"
+    )
+    msg = parse_email(raw)
+    assert "parser-error" not in msg.defects
+    assert "boundary-guessed" in msg.defects

@@ -6,6 +6,8 @@ import hmac
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from halo_supabase.email.parse import parse_email
 from halo_supabase.email.webhooks import (
@@ -195,3 +197,36 @@ def test_remembered_tokens_expire_after_twice_the_allowed_age() -> None:
     assert not seen.add(TOKEN, NOW + 600)
     clock[0] = NOW + 601
     assert seen.add(TOKEN, NOW + 1200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(max_size=15), st.text(max_size=60)), max_size=5),
+    st.text(max_size=50),
+    st.text(max_size=20),
+)
+def test_rebuilding_arbitrary_provider_fields_yields_parseable_mime(
+    headers: list[tuple[str, str]], text: str, odd: str
+) -> None:
+    rebuilt = [
+        mailgun_email(
+            {
+                "message-headers": json.dumps(headers),
+                "body-plain": text,
+                "content-id-map": json.dumps({odd: "attachment-1"}),
+            },
+            [UploadedFile("attachment-1", odd, odd, b"data")],
+        ),
+        postmark_email(
+            {
+                "Headers": [{"Name": n, "Value": v} for n, v in headers],
+                "TextBody": text,
+                "Attachments": [
+                    {"Name": odd, "Content": "aGk=", "ContentType": odd, "ContentID": odd}
+                ],
+            }
+        ),
+    ]
+    for inbound in rebuilt:
+        msg = parse_email(inbound.raw)
+        assert len(msg.attachments) == 1
