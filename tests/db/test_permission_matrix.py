@@ -78,9 +78,9 @@ FEEDBACK = (
     f" from halo.messages where conversation_id = '{LIVE_CONVERSATION}' limit 1 returning message_id"
 )
 TWO_TICKETS = (
-    "select (select id from api.create_ticket(%(w)s, 'dup 1', p_contact_id => %(c)s)),"
-    " (select id from api.create_ticket(%(w)s, 'dup 2', p_contact_id => %(c)s))"
-) % {"w": f"'{ACME}'", "c": f"'{CONTACT}'"}
+    f"select (select id from api.create_ticket('{ACME}', 'dup 1', p_contact_id => '{CONTACT}')),"
+    f" (select id from api.create_ticket('{ACME}', 'dup 2', p_contact_id => '{CONTACT}'))"
+)
 API_KEY = f"select key from api.create_api_key('{ACME}', 'setup key')"
 
 # fmt: off
