@@ -21,6 +21,7 @@ from uuid import UUID
 
 from postgrest import SyncPostgrestClient
 
+from halo_supabase.inbox_client import InboxMethods
 from halo_supabase.models import (
     ApiKeyCreated,
     Conversation,
@@ -57,7 +58,7 @@ def _jsonable(value: object) -> object:
     return value
 
 
-class HaloApi:
+class HaloApi(InboxMethods):
     """The `api` schema of a Halo project, as the signed-in user or the service role."""
 
     def __init__(self, client: Client) -> None:

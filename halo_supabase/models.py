@@ -25,6 +25,7 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationMode",
+    "CustomInbox",
     "Direction",
     "EscalationSettings",
     "Event",
@@ -39,6 +40,7 @@ __all__ = [
     "Mood",
     "Outcome",
     "Priority",
+    "Segment",
     "SpamRule",
     "Ticket",
     "TicketStatus",
@@ -359,6 +361,31 @@ class MessageFeedback(ViewModel):
     created_at: datetime
 
 
+class CustomInbox(ViewModel):
+    VIEW = "custom_inboxes"
+    id: UUID
+    workspace_id: UUID
+    name: str
+    emoji: str | None
+    filter: Json
+    position: int
+    created_by: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Segment(ViewModel):
+    VIEW = "segments"
+    id: UUID
+    workspace_id: UUID
+    user_id: UUID
+    name: str
+    filter: Json
+    position: int
+    created_at: datetime
+    updated_at: datetime
+
+
 class ApiKeyCreated(BaseModel):
     """What `api.create_api_key` returns: the only time the key itself is visible."""
 
@@ -388,4 +415,6 @@ MODELS: tuple[type[ViewModel], ...] = (
     Message,
     Mention,
     MessageFeedback,
+    CustomInbox,
+    Segment,
 )

@@ -168,3 +168,18 @@ update halo.tickets t
  where t.id = s.id and t.status_category <> s.status_category;
 
 update halo.jobs set state = 'done', finished_at = now() where kind = 'email.send';
+
+-- views: a shared custom inbox and a personal segment (issue 6) ------------------------------------
+
+insert into halo.custom_inboxes (workspace_id, name, emoji, position, created_by, filter) values
+  ('b0000000-0000-4000-8000-000000000001', 'Bugs', '🎫', 1, 'a0000000-0000-4000-8000-000000000001',
+   '{"op": "or", "children": [{"field": "category", "cmp": "eq", "value": "bug"},
+                               {"field": "labels", "cmp": "contains", "value": "bug"}]}'),
+  ('b0000000-0000-4000-8000-000000000001', 'Billing', '💰', 2, 'a0000000-0000-4000-8000-000000000001',
+   '{"op": "or", "children": [{"field": "source", "cmp": "eq", "value": "stripe_billing"},
+                               {"field": "category", "cmp": "eq", "value": "agent_request"}]}');
+
+insert into halo.segments (workspace_id, user_id, name, filter) values
+  ('b0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000003', 'My urgent ones',
+   '{"op": "and", "children": [{"field": "assignee", "cmp": "eq", "value": "me"},
+                                {"field": "priority", "cmp": "in", "value": ["high", "urgent"]}]}');

@@ -25,6 +25,7 @@ from tests.db.demo import (
     AI_AGENT,
     CONTACT,
     LIVE_CONVERSATION,
+    MANAGER,
     OPEN_TICKET,
     PEOPLE,
     VIEWER,
@@ -75,6 +76,10 @@ LEASED_JOB = (
 FEEDBACK = (
     f"insert into halo.message_feedback (message_id, user_id, rating) select id, '{AGENT}', 1"
     f" from halo.messages where conversation_id = '{LIVE_CONVERSATION}' limit 1 returning message_id"
+)
+TWO_TICKETS = (
+    f"select (select id from api.create_ticket('{ACME}', 'dup 1', p_contact_id => '{CONTACT}')),"
+    f" (select id from api.create_ticket('{ACME}', 'dup 2', p_contact_id => '{CONTACT}'))"
 )
 API_KEY = f"select key from api.create_api_key('{ACME}', 'setup key')"
 
@@ -190,6 +195,26 @@ MATRIX: list[Case] = [
     Case("message_feedback", "insert", ". . . Y Y Y Y", dml(f"insert into api.message_feedback (message_id, user_id, rating) select id, coalesce(auth.uid(), '{AGENT}'), -1 from halo.messages where conversation_id = '{LIVE_CONVERSATION}' limit 1")),
     Case("message_feedback", "update", ". . . Y . . Y", dml("update api.message_feedback set rating = -1 where message_id = %s"), FEEDBACK),
     Case("message_feedback", "delete", ". . . Y . . Y", dml("delete from api.message_feedback where message_id = %s"), FEEDBACK),
+    # workflows and views (issue 6)
+    Case("transition_ticket", "execute", ". . . . Y Y Y", rows(f"api.transition_ticket('{OPEN_TICKET}', 'resolve')")),
+    Case("wake_ticket", "execute", ". . . . . . Y", rows(f"api.wake_ticket('{OPEN_TICKET}')")),
+    Case("reply_to_ticket", "execute", ". . . Y Y Y .", rows(f"api.reply_to_ticket('{OPEN_TICKET}', 'note', 'FYI @maya', 999999999)")),
+    Case("merge_tickets", "execute", ". . . . Y Y Y", rows("api.merge_tickets(%s, %s)"), TWO_TICKETS),
+    Case("unmerge_ticket", "execute", ". . . . Y Y Y", rows("api.unmerge_ticket(%s)"), f"select pair.src from ({TWO_TICKETS}) pair(src, dst), api.merge_tickets(pair.src, pair.dst) merged"),
+    Case("set_ticket_ai_paused", "execute", ". . . Y Y Y Y", rows(f"api.set_ticket_ai_paused('{OPEN_TICKET}', true)")),
+    Case("set_ticket_labels", "execute", ". . . . Y Y Y", rows(f"api.set_ticket_labels('{OPEN_TICKET}', '{{vip}}')")),
+    Case("validate_filter", "execute", ". Y Y Y Y Y Y", call("""api.validate_filter('{"field": "status", "cmp": "eq", "value": "open"}')""")),
+    Case("list_tickets", "execute", ". . Y Y Y Y Y", rows(f"api.list_tickets('{ACME}', 'all')")),
+    Case("inbox_counts", "execute", ". . Y Y Y Y Y", call(f"api.inbox_counts('{ACME}')")),
+    Case("list_conversations", "execute", ". . Y Y Y Y Y", rows(f"api.list_conversations('{ACME}', 'live')")),
+    Case("custom_inboxes", "select", ". . Y Y Y Y Y", select("custom_inboxes")),
+    Case("custom_inboxes", "insert", ". . . . Y Y Y", dml(f"insert into api.custom_inboxes (workspace_id, name, filter) values ('{ACME}', 'VIP', '{{}}')")),
+    Case("custom_inboxes", "update", ". . . . Y Y Y", dml(f"update api.custom_inboxes set position = 5 where {W}")),
+    Case("custom_inboxes", "delete", ". . . . Y Y Y", dml(f"delete from api.custom_inboxes where {W}")),
+    Case("segments", "select", ". . . . Y . Y", select("segments")),
+    Case("segments", "insert", ". . Y Y Y Y Y", dml(f"insert into api.segments (workspace_id, user_id, name) values ('{ACME}', coalesce(auth.uid(), '{MANAGER}'), 'Mine')")),
+    Case("segments", "update", ". . . . Y . Y", dml(f"update api.segments set name = 'Renamed' where {W}")),
+    Case("segments", "delete", ". . . . Y . Y", dml(f"delete from api.segments where {W}")),
 ]
 # fmt: on
 
