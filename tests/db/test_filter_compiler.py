@@ -86,7 +86,7 @@ def _setup(url: str) -> Data:
             ).fetchone()
             assert row is not None
             contacts.append(str(row[0]))
-        for i in range(60):
+        for _ in range(60):
             status = rng.choice(["open", "open", "in_progress", "snoozed", "resolved", "spam"])
             contact = rng.choice([*contacts, None])
             custom: dict[str, Any] = {}
