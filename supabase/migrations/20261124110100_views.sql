@@ -547,8 +547,10 @@ declare
   params text[] := p_params;
   search_sql text := 'true';
 begin
-  if p_view is null or p_view = any (halo.builtin_views()) then
-    base := coalesce(halo.builtin_view_sql(p_view), 'true');
+  if p_view = 'everything' then
+    base := 'true';
+  elsif p_view = any (halo.builtin_views()) then
+    base := halo.builtin_view_sql(p_view);
   elsif p_view ~* '^(custom|segment):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
     if p_view like 'custom:%' then
       select ci.filter into saved from halo.custom_inboxes ci where ci.id = substr(p_view, 8)::uuid;
@@ -562,7 +564,7 @@ begin
     base := compiled.sql;
     params := compiled.params;
   else
-    raise exception 'unknown view %; use one of %, custom:<id> or segment:<id>', p_view,
+    raise exception 'unknown view %; use one of %, everything (every status), custom:<id> or segment:<id>', p_view,
       array_to_string(halo.builtin_views(), ', ') using errcode = '22023';
   end if;
   compiled := halo.compile_filter(p_filter, params);
@@ -593,7 +595,7 @@ end
 $$;
 grant execute on function halo.view_predicate(text, jsonb, text, text[]) to authenticated, service_role;
 
--- One page of a ticket view (built-in, custom:<id>, segment:<id>), narrowed by an optional
+-- One page of a ticket view (built-in, `everything`, custom:<id>, segment:<id>), narrowed by an optional
 -- FilterBar filter and search, as the caller sees it (RLS). p_sort: last_activity_at, created_at
 -- or number, with .desc (default) or .asc. Keyset pagination: pass the last row's sort value and
 -- id as p_after_value / p_after_id to get the next page.

@@ -35,6 +35,8 @@ class Inbox:
     service: HaloApi
     raw: Client  # the service role's supabase client, for plain table reads and writes
     agent_token: str
+    manager_db: Client  # the manager's and the agent's supabase clients, for table reads/writes
+    agent_db: Client
     workspace: UUID
 
     def contact(self) -> UUID:
@@ -93,24 +95,27 @@ class Inbox:
         return rows
 
 
-def signed_in(stack: Stack, email: str) -> tuple[HaloApi, str]:
+def signed_in(stack: Stack, email: str) -> tuple[HaloApi, str, Client]:
     client = sync_client(stack)
     response = client.auth.sign_in_with_password({"email": email, "password": PASSWORD})
     assert response.session is not None
-    return HaloApi(client), response.session.access_token
+    return HaloApi(client), response.session.access_token, client
 
 
 @pytest.fixture(scope="module")
 def inbox(stack: Stack) -> Inbox:
     service = sync_client(stack, stack.service_role_key)
-    agent, agent_token = signed_in(stack, "agent@acme.test")
+    agent, agent_token, agent_db = signed_in(stack, "agent@acme.test")
+    manager, _, manager_db = signed_in(stack, "manager@acme.test")
     return Inbox(
-        manager=signed_in(stack, "manager@acme.test")[0],
+        manager=manager,
         agent=agent,
         viewer=signed_in(stack, "viewer@acme.test")[0],
         admin=signed_in(stack, "admin@acme.test")[0],
         outsider=signed_in(stack, "owner@globex.test")[0],
         agent_token=agent_token,
+        manager_db=manager_db,
+        agent_db=agent_db,
         service=HaloApi(service),
         raw=service,
         workspace=UUID(ACME),

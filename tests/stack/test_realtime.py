@@ -420,3 +420,17 @@ async def test_private_channel_replays_stored_broadcasts(rt_stack: Stack, connec
         name, {"config": {"private": True, "broadcast": {"replay": replay}}}
     )
     assert (await subscribe(stranger))[0] == RealtimeSubscribeStates.CHANNEL_ERROR
+
+
+async def test_select_narrows_the_record_to_the_asked_columns(
+    rt_stack: Stack, connect: Connect
+) -> None:
+    me = str(uuid.uuid4())
+    inbox = Inbox()
+    channel = (await connect(user_token(me))).channel(topic())
+    _changes(channel, inbox, "INSERT", table="notes", select=["id", "body"])
+    assert (await subscribe(channel))[0] == RealtimeSubscribeStates.SUBSCRIBED
+    execute(rt_stack.db_url, "insert into rtfx.notes (owner, body) values (%s, 'short')", me)
+    (change,) = await inbox.wait(1)
+    assert set(change["data"]["record"]) == {"id", "body"}
+    assert [c["name"] for c in change["data"]["columns"]] == ["id", "body"]

@@ -77,12 +77,10 @@ class ChangeCapture:
         self._task: asyncio.Task[None] | None = None
         self._relations: dict[int, Relation] = {}
 
-    async def start(self, wait: float = 10.0) -> None:
+    async def start(self) -> None:
+        """Start in the background: creating the slot waits for running transactions to end, and
+        the gateway must answer meanwhile; joins wait for `wait_ready` instead."""
         self._task = asyncio.create_task(self._run())
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout=wait)
-        except TimeoutError:
-            log.warning("realtime: the replication slot is not ready yet; continuing in background")
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -46,6 +46,7 @@ class Binding:
     table: str | None
     filter: Filter | None
     echo: dict[str, Any]  # what the client sent, plus `id`: clients compare it field by field
+    select: frozenset[str] | None = None  # the columns asked for (`select`), None for all
 
     def matches(
         self, change: RowChange, values: dict[str, Any] | None, type_of: dict[str, str]
@@ -90,6 +91,7 @@ def parse_bindings(raw: Any) -> list[Binding]:
                 str(table) if table else None,
                 parsed,
                 {**item, "id": binding_id},
+                _selected(item.get("select")),
             )
         )
     return bindings
@@ -397,6 +399,9 @@ class ChangeDispatcher:
             ids = item.audience[channel]
             serializer = channel.connection.serializer
             visible = columns[(channel.auth.role, oid)]
+            asked = _asked_for(channel, ids)
+            if asked is not None:
+                visible &= asked
             cache_key = (id(serializer), tuple(ids), visible)
             wire = wires.get(cache_key)
             if wire is None:
@@ -405,6 +410,25 @@ class ChangeDispatcher:
                 wire = wires[cache_key] = serializer.encode(frame)
             channel.deliver(wire)
         return len(allowed)
+
+
+def _selected(raw: Any) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
+        raise ValueError("select must be a list of column names")
+    return frozenset(raw)
+
+
+def _asked_for(channel: Channel, ids: list[int]) -> frozenset[str] | None:
+    """Columns the matching bindings asked for; None (all) when one has no `select`."""
+    asked: set[str] = set()
+    for binding in channel.bindings:
+        if binding.id in ids:
+            if binding.select is None:
+                return None
+            asked |= binding.select
+    return frozenset(asked)
 
 
 def _only_columns(data: dict[str, Any], visible: frozenset[str]) -> dict[str, Any]:

@@ -190,7 +190,11 @@ class Connection:
             presence_enabled=presence_enabled,
             presence_key=str(key) if key not in (None, "") else str(uuid.uuid4()),
         )
+        # Joined channels expect what is committed from now on: not before the slot exists.
+        ready = await self.service.capture.wait_ready()
         problem = await subscription_error(self.service.db, bindings) if bindings else None
+        if bindings and not ready:
+            problem = "Replication is not ready yet; the channel will retry"
         if problem is None:
             channel.bindings = bindings
         self.channels[frame.topic] = channel
@@ -204,7 +208,6 @@ class Connection:
             await replay(self.service.db, channel, *replay_from)
         if bindings:
             if problem is None:
-                await self.service.capture.wait_ready()
                 channel.system("postgres_changes", "ok", "Subscribed to PostgreSQL")
             else:
                 channel.system("postgres_changes", "error", problem)
