@@ -55,7 +55,6 @@ class Settings(BaseSettings):
         extra="ignore",
         frozen=True,
         case_sensitive=False,
-        populate_by_name=True,
     )
 
     stack: Literal["local", "remote"] = Field("local", alias="HALO_STACK")

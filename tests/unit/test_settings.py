@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from halo_supabase.errors import ConfigError
@@ -118,3 +120,16 @@ def test_database_url_error_does_not_print_the_password(monkeypatch: pytest.Monk
     with pytest.raises(ConfigError) as caught:
         load_settings(_env_file=None)
     assert "hunter2" not in str(caught.value)
+
+
+def test_unrelated_environment_variables_named_like_fields_are_ignored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # HOME (and other variables named like a field) must never stand in for HALO_HOME etc.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("STACK", "remote")
+    monkeypatch.setenv("DB_PORT", "1")
+    settings = load_settings(_env_file=None)
+    assert settings.state_dir == (Path(".") / ".halo").resolve()
+    assert settings.stack == "local"
+    assert settings.db_port == 54322
