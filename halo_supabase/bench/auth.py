@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,9 +19,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from halo_supabase.local.bootstrap import apply_bootstrap
-from halo_supabase.local.ports import free_port
-from halo_supabase.local.postgres import LocalCluster, find_binaries
+from halo_supabase.bench.scratch import scratch_stack
 from halo_supabase.settings import LOCAL_ANON_KEY, Settings
 
 __all__ = ["run_auth_benchmark"]
@@ -114,41 +109,6 @@ async def _scenarios(url: str, requests: int, out: Console) -> Table:
 
 
 def run_auth_benchmark(settings: Settings, requests: int, out: Console) -> None:
-    binaries = find_binaries(settings.postgres_binaries)
-    cluster = LocalCluster(
-        settings.state_dir / "bench-auth", free_port(), binaries, os_user=settings.db_os_user
-    )
-    cluster.destroy()
-    cluster.start()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        apply_bootstrap(cluster.url())
-        port = free_port()
-        env = {
-            **os.environ,
-            "HALO_DB_PORT": str(cluster.port),
-            "HALO_API_PORT": str(port),
-            "HALO_HOME": str(settings.state_dir / "bench-auth-home"),
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the benchmark gateway did not start; see the messages above")
-            time.sleep(0.1)
-        out.print(asyncio.run(_scenarios(url, requests, out)))
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=15)
-        cluster.destroy()
+    """Measure on a scratch cluster and gateway, print the table, clean up."""
+    with scratch_stack(settings, "auth") as stack:
+        out.print(asyncio.run(_scenarios(stack.url, requests, out)))

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from halo_supabase.bench.stats import percentiles
 from halo_supabase.email.classify import classify
 from halo_supabase.email.parse import parse_email
 from halo_supabase.email.quotes import strip_quotes
@@ -33,11 +34,6 @@ def _process(raw: bytes) -> None:
     classify(msg, own_domains=_OWN_DOMAINS)
     strip_quotes(msg.text)
     threading_candidates(msg, _SECRETS)
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def run_email_benchmark(corpus: Path, rounds: int, out: Console) -> None:
@@ -76,7 +72,7 @@ def run_email_benchmark(corpus: Path, rounds: int, out: Console) -> None:
                 f"{len(samples) / totals[name]:,.0f}",
                 f"{len(samples) / max(cpu[name], 1e-9):,.0f}",
                 f"{statistics.median(samples) * 1000:.2f}",
-                f"{_percentile(samples, 0.95) * 1000:.2f}",
+                f"{percentiles(samples, 95)[0] * 1000:.2f}",
                 f"{max(samples) * 1000:.2f}",
             )
     everything = [s for samples in groups.values() for s in samples]
@@ -86,7 +82,7 @@ def run_email_benchmark(corpus: Path, rounds: int, out: Console) -> None:
         f"{len(everything) / sum(totals.values()):,.0f}",
         f"{len(everything) / max(sum(cpu.values()), 1e-9):,.0f}",
         f"{statistics.median(everything) * 1000:.2f}",
-        f"{_percentile(everything, 0.95) * 1000:.2f}",
+        f"{percentiles(everything, 95)[0] * 1000:.2f}",
         f"{max(everything) * 1000:.2f}",
     )
     out.print(table)

@@ -12,11 +12,7 @@ import asyncio
 import json
 import os
 import resource
-import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +23,9 @@ from rich.console import Console
 from rich.table import Table
 from websockets.asyncio.client import ClientConnection, connect
 
-from halo_supabase.local.bootstrap import apply_bootstrap
+from halo_supabase.bench.scratch import ScratchStack, scratch_stack
+from halo_supabase.bench.stats import percentiles
 from halo_supabase.local.gateway.credentials import TokenService
-from halo_supabase.local.ports import free_port
-from halo_supabase.local.postgres import LocalCluster, find_binaries
 from halo_supabase.settings import Settings
 
 __all__ = ["run_realtime_benchmark"]
@@ -61,14 +56,6 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def _percentiles(values: Sequence[float]) -> tuple[float, float, float]:
-    if len(values) < 2:
-        value = values[0] if values else float("nan")
-        return value, value, value
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94], cuts[98]
-
-
 @dataclass
 class Subscriber:
     """One WebSocket joined to the bench topic; it only timestamps frames (parsing comes later)."""
@@ -85,68 +72,19 @@ class Subscriber:
 class Bench:
     WARM_UP_CYCLES = 3000
 
-    def __init__(self, settings: Settings, out: Console) -> None:
+    def __init__(self, settings: Settings, out: Console, stack: ScratchStack) -> None:
         self.settings = settings
         self.out = out
-        self.home = settings.state_dir / "bench-realtime"
-        self.cluster = LocalCluster(
-            self.home / "db",
-            free_port(),
-            find_binaries(settings.postgres_binaries),
-            os_user=settings.db_os_user,
-            extra_conf=FAST_CONF,
-        )
-        self.port = free_port()
-        self.gateway: subprocess.Popen[bytes] | None = None
+        self.cluster = stack.cluster
+        self.gateway = stack.process
         self.token = TokenService(settings).sign(
             {"sub": "00000000-0000-0000-0000-00000000b0b0", "role": "authenticated", "exp": 2**31}
         )
-        self.ws_url = (
-            f"ws://127.0.0.1:{self.port}/realtime/v1/websocket?apikey={settings.anon_key}&vsn=1.0.0"
-        )
-
-    # -- servers ------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self.cluster.destroy()
-        self.cluster.start()
-        apply_bootstrap(self.cluster.url())
-        env = {
-            **os.environ,
-            "HALO_HOME": str(self.home),
-            "HALO_DB_PORT": str(self.cluster.port),
-            "HALO_API_PORT": str(self.port),
-            "HALO_PROJECT_DIR": str(self.settings.project_dir.resolve()),
-        }
-        self.home.mkdir(parents=True, exist_ok=True)
-        log = (self.home / "gateway.log").open("ab")
-        self.gateway = subprocess.Popen(
-            [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"the bench gateway did not start; see {self.home / 'gateway.log'}")
-
-    def stop(self) -> None:
-        if self.gateway is not None:
-            self.gateway.terminate()
-            try:
-                self.gateway.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.gateway.kill()
-        self.cluster.destroy()
+        ws_base = stack.url.replace("http://", "ws://", 1)
+        self.ws_url = f"{ws_base}/realtime/v1/websocket?apikey={settings.anon_key}&vsn=1.0.0"
 
     @property
     def gateway_rss(self) -> int:
-        assert self.gateway is not None
         return _rss_kib(self.gateway.pid)
 
     # -- clients ------------------------------------------------------------------------------
@@ -229,7 +167,6 @@ class Bench:
     @property
     def gateway_cpu(self) -> float:
         """CPU seconds the gateway process has used (user + system)."""
-        assert self.gateway is not None
         fields = Path(f"/proc/{self.gateway.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -334,8 +271,8 @@ async def _measure(bench: Bench, sizes: Sequence[int], cycles: int) -> None:
         await bench.close(subscribers)
         table.add_row(
             str(size),
-            "{:.1f} / {:.1f} / {:.1f}".format(*_percentiles(db)),
-            "{:.1f} / {:.1f} / {:.1f}".format(*_percentiles(changes)),
+            "{:.1f} / {:.1f} / {:.1f}".format(*percentiles(db, 50, 95, 99)),
+            "{:.1f} / {:.1f} / {:.1f}".format(*percentiles(changes, 50, 95, 99)),
             f"{rate:,.0f}",
             f"{cpu_per_delivery:.1f}",
             f"{per_connection:.0f} KiB" if size >= 100 else "-",
@@ -363,9 +300,5 @@ def run_realtime_benchmark(
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     # Each subscriber costs a socket here and one in the gateway (which inherits the limit).
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
-    bench = Bench(settings, out)
-    try:
-        bench.start()
-        asyncio.run(_measure(bench, sizes, cycles))
-    finally:
-        bench.stop()
+    with scratch_stack(settings, "realtime", extra_conf=FAST_CONF) as stack:
+        asyncio.run(_measure(Bench(settings, out, stack), sizes, cycles))

@@ -8,24 +8,20 @@ measure the gateway rather than an HTTP client library.
 from __future__ import annotations
 
 import asyncio
-import os
-import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
+from urllib.parse import urlsplit
 
 import asyncpg
 import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from halo_supabase.local.bootstrap import apply_bootstrap
-from halo_supabase.local.ports import free_port
-from halo_supabase.local.postgres import LocalCluster, find_binaries
+from halo_supabase.bench.scratch import scratch_stack
+from halo_supabase.bench.stats import percentiles
+from halo_supabase.local.postgres import LocalCluster
 from halo_supabase.settings import LOCAL_ANON_KEY, Settings
 
 __all__ = ["run_rest_benchmark"]
@@ -123,7 +119,8 @@ async def _measure(
     return latencies
 
 
-async def _run(api_port: int, db_url: str, seconds: float, out: Console) -> Table:
+async def _run(url: str, db_url: str, seconds: float, out: Console) -> Table:
+    api_port = urlsplit(url).port
     table = Table(title=f"/rest/v1 vs direct SQL, {seconds:g} s per cell (2-core machine, shared)")
     for column in (
         "request",
@@ -171,8 +168,8 @@ async def _run(api_port: int, db_url: str, seconds: float, out: Console) -> Tabl
                 plain = await _measure(concurrency, seconds, direct)
                 for connection in connections:
                     connection.writer.close()
-                g50, g95 = _percentiles(gateway)
-                d50, d95 = _percentiles(plain)
+                g50, g95 = (1000 * v for v in percentiles(gateway, 50, 95))
+                d50, d95 = (1000 * v for v in percentiles(plain, 50, 95))
                 table.add_row(
                     scenario.name,
                     str(concurrency),
@@ -191,58 +188,18 @@ async def _run(api_port: int, db_url: str, seconds: float, out: Console) -> Tabl
     return table
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95)] * 1000
-
-
 def run_rest_benchmark(settings: Settings, seconds: float, out: Console) -> None:
     """Start a scratch cluster and gateway, measure every scenario, print the table, clean up."""
-    binaries = find_binaries(settings.postgres_binaries)
-    cluster = LocalCluster(settings.state_dir / "bench-rest", free_port(), binaries)
-    cluster.destroy()
-    gateway: subprocess.Popen[bytes] | None = None
-    try:
-        cluster.start()
-        db_url = cluster.url()
-        apply_bootstrap(db_url)
-        with psycopg.connect(db_url, autocommit=True) as conn:
+
+    def load_bench_schema(cluster: LocalCluster) -> None:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
             conn.execute(
                 (resources.files("halo_supabase.bench") / "sql" / "rest_bench.sql").read_text()
             )
             conn.execute("vacuum analyze")
-        api_port = free_port()
-        env = {
-            **os.environ,
-            "HALO_HOME": str(settings.state_dir / "bench-rest-gateway"),
-            "HALO_DB_PORT": str(cluster.port),
-            "HALO_API_PORT": str(api_port),
-            "HALO_PROJECT_DIR": str(settings.project_dir.resolve()),
-            "HALO_API_EXTRA_SCHEMAS": "bench",
-            "HALO_LOG_LEVEL": "WARNING",
-        }
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"], env=env
-        )
-        _wait_healthy(f"http://127.0.0.1:{api_port}/health", gateway)
-        table = asyncio.run(_run(api_port, db_url, seconds, out))
-        # Wide enough for every column even when stdout is not a terminal (rich assumes 80).
-        Console(file=out.file, width=150, highlight=False).print(table)
-    finally:
-        if gateway is not None:
-            gateway.terminate()
-            gateway.wait(timeout=15)
-        cluster.destroy()
 
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the benchmark gateway exited during startup; see its output above")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the benchmark gateway did not become healthy within 30 s")
+    env = {"HALO_API_EXTRA_SCHEMAS": "bench"}
+    with scratch_stack(settings, "rest", env=env, prepare=load_bench_schema) as stack:
+        table = asyncio.run(_run(stack.url, stack.db_url, seconds, out))
+    # Wide enough for every column even when stdout is not a terminal (rich assumes 80).
+    Console(file=out.file, width=150, highlight=False).print(table)

@@ -16,6 +16,7 @@ from rich.table import Table
 from halo_supabase.ai import features, sentiment
 from halo_supabase.ai.mood import RunningSentiment
 from halo_supabase.ai.training import DEFAULT_DATASET, load_dataset
+from halo_supabase.bench.stats import percentiles
 
 __all__ = ["run_sentiment_benchmark"]
 
@@ -29,11 +30,6 @@ _SAMPLE = (
     "Ich warte seit zwei Tagen auf eine Antwort.",
     "Não consigo fazer login desde hoje cedo.",
 )
-
-
-def _percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def run_sentiment_benchmark(messages: int, out: Console, dataset: Path = DEFAULT_DATASET) -> None:
@@ -61,8 +57,8 @@ def run_sentiment_benchmark(messages: int, out: Console, dataset: Path = DEFAULT
     table.add_row("model load (weights + VADER lexicon)", f"{load_seconds * 1000:.1f} ms")
     table.add_row("messages scored", str(messages))
     table.add_row("throughput (one core)", f"{messages / elapsed:,.0f} messages/s")
-    table.add_row("latency p50", f"{_percentile(latencies, 0.5) * 1000:.3f} ms")
-    table.add_row("latency p95", f"{_percentile(latencies, 0.95) * 1000:.3f} ms")
+    table.add_row("latency p50", f"{percentiles(latencies, 50)[0] * 1000:.3f} ms")
+    table.add_row("latency p95", f"{percentiles(latencies, 95)[0] * 1000:.3f} ms")
     table.add_row("latency max", f"{max(latencies) * 1000:.3f} ms")
     table.add_row("latency mean", f"{statistics.fmean(latencies) * 1000:.3f} ms")
     out.print(table)

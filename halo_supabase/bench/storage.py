@@ -9,22 +9,15 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
-from halo_supabase.errors import LocalStackError
-from halo_supabase.local.bootstrap import apply_bootstrap
-from halo_supabase.local.ports import free_port
-from halo_supabase.local.postgres import LocalCluster, find_binaries
+from halo_supabase.bench.scratch import scratch_stack
 from halo_supabase.settings import LOCAL_SERVICE_ROLE_KEY, Settings
 from supabase import create_client
 
@@ -34,58 +27,21 @@ _FUNCTION = 'Deno.serve(() => new Response("ok"));\n'
 
 
 @contextmanager
-def _scratch_gateway(settings: Settings, root: Path) -> Iterator[str]:
-    """A cluster with the bootstrap and a gateway serving one trivial function; yields its URL."""
-    shutil.rmtree(root, ignore_errors=True)
-    functions = root / "project" / "supabase" / "functions"
+def _scratch_gateway(settings: Settings) -> Iterator[str]:
+    """A scratch stack whose gateway serves one trivial function; yields its URL."""
+    functions = settings.state_dir / "bench-storage-functions" / "supabase" / "functions"
+    shutil.rmtree(functions.parent.parent, ignore_errors=True)
     (functions / "bench").mkdir(parents=True)
     (functions / "bench" / "index.ts").write_text(_FUNCTION)
-    root.chmod(0o755)
-    cluster = LocalCluster(
-        root / "db",
-        free_port(),
-        find_binaries(settings.postgres_binaries),
-        os_user=settings.db_os_user,
-    )
-    cluster.start()
-    process: subprocess.Popen[bytes] | None = None
+    env = {
+        "HALO_FUNCTIONS_DIR": str(functions),
+        "DENO_DIR": os.environ.get("DENO_DIR") or str(settings.state_dir / "deno"),
+    }
     try:
-        apply_bootstrap(cluster.url())
-        port = free_port()
-        env = {
-            **os.environ,
-            "HALO_HOME": str(root / "home"),
-            "HALO_DB_PORT": str(cluster.port),
-            "HALO_API_PORT": str(port),
-            "HALO_FUNCTIONS_DIR": str(functions),
-            "DENO_DIR": os.environ.get("DENO_DIR") or str(settings.state_dir / "deno"),
-        }
-        with (root / "gateway.log").open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise LocalStackError(
-                        f"the benchmark gateway did not start; see {root / 'gateway.log'}"
-                    ) from None
-                time.sleep(0.1)
-        yield url
+        with scratch_stack(settings, "storage", env=env) as stack:
+            yield stack.url
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=15)
-        cluster.destroy()
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(functions.parent.parent, ignore_errors=True)
 
 
 def _samples(action: Callable[[int], object], count: int) -> list[float]:
@@ -100,7 +56,7 @@ def _samples(action: Callable[[int], object], count: int) -> list[float]:
 
 def run_storage_benchmark(settings: Settings, count: int, out: Console) -> None:
     small, large = b"x" * 1024, os.urandom(1024 * 1024)
-    with _scratch_gateway(settings, settings.state_dir / "bench-storage") as url:
+    with _scratch_gateway(settings) as url:
         client = create_client(url, LOCAL_SERVICE_ROLE_KEY)
         client.storage.create_bucket("bench")
         bucket = client.storage.from_("bench")

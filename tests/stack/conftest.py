@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from halo_supabase.local.bootstrap import apply_bootstrap
+from halo_supabase.local.gateway.server import gateway_subprocess
 from halo_supabase.local.migrations import apply_migrations, apply_seed
 from halo_supabase.local.ports import free_port
 from halo_supabase.local.postgres import LocalCluster
@@ -38,35 +35,8 @@ class Stack:
 @contextmanager
 def run_gateway(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """`halo gateway serve` with `env` until the block ends; yields its URL once /health answers."""
-    port = env["HALO_API_PORT"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"gateway did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.1)
-    try:
+    with gateway_subprocess(env, log_path) as (url, _process):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="session")

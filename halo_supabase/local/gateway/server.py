@@ -11,7 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from halo_supabase.errors import LocalStackError, PortInUseError
 from halo_supabase.local.gateway.app import Gateway
 from halo_supabase.settings import Settings
 
-__all__ = ["GatewayProcess", "GatewayStatus", "serve"]
+__all__ = ["GatewayProcess", "GatewayStatus", "gateway_subprocess", "run_serving", "serve"]
 
 HOST = "127.0.0.1"
 
@@ -68,6 +69,41 @@ def serve(settings: Settings) -> None:
         raise LocalStackError(
             f"the gateway could not start on {HOST}:{settings.api_port}; see the messages above"
         )
+
+
+@contextmanager
+def gateway_subprocess(
+    env: dict[str, str], log_path: Path, timeout: float = 30.0
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`halo gateway serve` with `env` (HALO_API_PORT names its port) until the block ends;
+    yields its URL and process once /health answers. For tests and benchmarks."""
+    url = f"http://{HOST}:{env['HALO_API_PORT']}"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "halo_supabase.cli", "gateway", "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _healthy(url, timeout=1.0):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+                raise LocalStackError(
+                    f"the gateway did not start on {url}; its log ends with:\n{tail}"
+                )
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass(frozen=True)
