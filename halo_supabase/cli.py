@@ -19,6 +19,7 @@ from rich.table import Table
 from halo_supabase.errors import HaloError, LocalStackError
 from halo_supabase.local.database import LocalDatabase
 from halo_supabase.local.migrations import MigrationFile, apply_migrations, plan_migrations
+from halo_supabase.logs import configure_logging
 from halo_supabase.settings import (
     LOCAL_PUBLISHABLE_KEY,
     LOCAL_SECRET_KEY,
@@ -78,7 +79,7 @@ def env_lines(settings: Settings, db_url: str) -> list[str]:
 def main() -> None:
     """Halo's support Inbox on Supabase: local stack, database and workers."""
     level = os.environ.get("HALO_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(level)
 
 
 # -- halo db -------------------------------------------------------------------------------------

@@ -172,7 +172,9 @@ def _check_url(env: str, value: str, schemes: tuple[str, ...]) -> None:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings now; a validation failure becomes a ConfigError naming each variable."""
+    """Read settings now; a validation failure becomes a ConfigError naming each variable.
+
+    Overrides are given by their variable names (`HALO_HOME=...`), as in the environment."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

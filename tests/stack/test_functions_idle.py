@@ -12,7 +12,9 @@ from tests.stack.conftest import FUNCTIONS_FIXTURE
 
 
 async def test_idle_workers_are_reaped_and_busy_ones_kept() -> None:
-    settings = load_settings(functions_dir=FUNCTIONS_FIXTURE, home=scratch_dir("functions-idle"))
+    settings = load_settings(
+        HALO_FUNCTIONS_DIR=FUNCTIONS_FIXTURE, HALO_HOME=scratch_dir("functions-idle")
+    )
     context = GatewayContext(settings, TokenService(settings), GatewayDatabase("127.0.0.1", 1))
     service = FunctionsService(context)
     service.deno_dir = str(REPO / ".halo" / "deno")

@@ -13,6 +13,7 @@ from halo_supabase.ai.fallback_provider import FallbackProvider
 from halo_supabase.ai.openai_provider import OpenAIProvider
 from halo_supabase.ai.provider import EmailForSpam, TranscriptMessage, provider_from_settings
 from halo_supabase.errors import AIProviderError, ConfigError
+from halo_supabase.logs import quiet_body_logging
 from halo_supabase.settings import load_settings
 
 from .fake_openai import API_KEY, FakeOpenAI, Step, fake_openai
@@ -158,6 +159,9 @@ async def test_logs_never_contain_message_text(
         Step(status=500),
         Step(status=500),
     )
+    # As `halo` configures it at HALO_LOG_LEVEL=DEBUG: everything at DEBUG except the client
+    # libraries, whose DEBUG records carry request bodies.
+    quiet_body_logging()
     with caplog.at_level(logging.DEBUG):
         await provider.score_sentiment(secret)
         with pytest.raises(AIProviderError):
