@@ -28,8 +28,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: setup
-	$(BIN)/ruff check halo_supabase tests
-	$(BIN)/ruff format --check halo_supabase tests
+	$(BIN)/ruff check halo_supabase workers tests
+	$(BIN)/ruff format --check halo_supabase workers tests
 	$(BIN)/mypy
 
 bench: setup

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
-from collections.abc import Callable
-from functools import wraps
+from collections.abc import Awaitable, Callable
+from functools import partial, wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
@@ -27,6 +29,10 @@ from halo_supabase.settings import (
     get_settings,
 )
 
+if TYPE_CHECKING:
+    from halo_supabase.jobs import JobQueue
+    from halo_supabase.models import JobState
+
 __all__ = ["main"]
 
 console = Console(stderr=True, highlight=False)
@@ -34,6 +40,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 def _reports_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -232,7 +239,8 @@ def _start_database() -> LocalDatabase:
 @main.command("dev")
 @_reports_errors
 def dev() -> None:
-    """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed, gateway."""
+    """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed, gateway,
+    and every worker (`halo worker all`)."""
     from halo_supabase.local.gateway.server import build_server, run_serving
 
     began = time.monotonic()
@@ -243,9 +251,26 @@ def dev() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
 
+    workers: list[subprocess.Popen[bytes]] = []
+
     def announce() -> None:
         console.print(
             f"[green]✓[/] gateway on {settings.url} (REST, Auth, Realtime, Storage, Functions)"
+        )
+        # The workers run as their own process (their own event loop and signal handling), as
+        # they would beside a hosted project; they reach the stack only through the gateway.
+        # A session of their own: a terminal's Ctrl-C reaches only `halo dev`, which then stops
+        # them with one SIGTERM (a second signal would make them exit without draining).
+        for command in (["mail", "sink"], ["worker", "all"]):
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "halo_supabase.cli", *command],
+                    start_new_session=True,
+                )
+            )
+        console.print(
+            f"[green]✓[/] SMTP sink on {settings.smtp_host}:{settings.smtp_port} (`halo mail`); "
+            f"workers running (`halo jobs list`)"
         )
         console.print("\n".join(env_lines(settings, database.url)), markup=False)
         console.print(
@@ -257,6 +282,9 @@ def dev() -> None:
         run_serving(server, announce)
     finally:
         console.print("stopping…")
+        for process in workers:
+            process.terminate()  # SIGTERM: they finish or release their jobs
+            process.wait(timeout=settings.worker_shutdown_grace_seconds + 15)
         database.cluster.stop()
         console.print("stopped")
     if not server.started:
@@ -333,6 +361,191 @@ def gateway_serve() -> None:
     from halo_supabase.local.gateway.server import serve
 
     serve(get_settings())
+
+
+# -- halo worker, halo jobs -----------------------------------------------------------------------
+
+
+@main.command("worker")
+@click.argument("names", nargs=-1, required=True)
+@_reports_errors
+def worker(names: tuple[str, ...]) -> None:
+    """Run workers (NAME ... or `all`) until SIGTERM/Ctrl-C; they finish or release their jobs."""
+    import asyncio
+
+    from halo_supabase.log_format import configure_service_logging
+    from halo_supabase.worker_host import run_workers
+    from workers import REGISTRY
+
+    chosen = list(REGISTRY) if names == ("all",) else list(names)
+    unknown = [name for name in chosen if name not in REGISTRY]
+    if unknown:
+        raise click.UsageError(
+            f"unknown worker {', '.join(unknown)}; choose from: all, {', '.join(REGISTRY)}"
+        )
+    settings = get_settings()
+    configure_service_logging(settings.log_level)
+    asyncio.run(run_workers(settings, [REGISTRY[name] for name in chosen]))
+
+
+@main.group()
+def jobs() -> None:
+    """Durable jobs: list them, retry or discard dead letters (through the API, service key)."""
+
+
+def _with_job_queue(action: Callable[[JobQueue], Awaitable[T]]) -> T:
+    import asyncio
+
+    from halo_supabase.jobs import JobQueue
+    from halo_supabase.worker_host import service_client
+
+    async def run() -> T:
+        return await action(JobQueue(await service_client(get_settings())))
+
+    return asyncio.run(run())
+
+
+@jobs.command("list")
+@click.option("--dead", is_flag=True, help="Only dead letters.")
+@click.option(
+    "--state", type=click.Choice(["queued", "running", "done", "dead"]), help="Only this state."
+)
+@click.option("--kind", help="Only this job kind.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@_reports_errors
+def jobs_list(dead: bool, state: JobState | None, kind: str | None, limit: int) -> None:
+    """Newest jobs first: id, kind, state, attempts, next run or lease end, last error."""
+    wanted: JobState | None = "dead" if dead else state
+    rows = _with_job_queue(lambda queue: queue.list(state=wanted, kind=kind, limit=limit))
+    table = Table("id", "kind", "state", "attempts", "visible at", "last error")
+    for job in rows:
+        last_line = (job.last_error or "").splitlines()[-1:] or [""]
+        table.add_row(
+            str(job.id),
+            job.kind,
+            job.state,
+            f"{job.attempts}/{job.max_attempts}",
+            job.visible_at.strftime("%Y-%m-%d %H:%M:%S"),
+            last_line[0][:80],
+        )
+    out.print(table)
+
+
+async def _retry(queue: JobQueue, job_id: int) -> None:
+    await queue.retry(job_id)
+
+
+async def _discard(queue: JobQueue, job_id: int) -> None:
+    await queue.discard(job_id)
+
+
+@jobs.command("retry")
+@click.argument("job_ids", nargs=-1, type=int, required=True)
+@_reports_errors
+def jobs_retry(job_ids: tuple[int, ...]) -> None:
+    """Queue dead letters again with fresh attempts."""
+    for job_id in job_ids:
+        _with_job_queue(partial(_retry, job_id=job_id))
+        console.print(f"[green]✓[/] job {job_id} queued again")
+
+
+@jobs.command("discard")
+@click.argument("job_ids", nargs=-1, type=int, required=True)
+@_reports_errors
+def jobs_discard(job_ids: tuple[int, ...]) -> None:
+    """Delete dead letters for good."""
+    for job_id in job_ids:
+        _with_job_queue(partial(_discard, job_id=job_id))
+        console.print(f"[green]✓[/] job {job_id} discarded")
+
+
+# -- halo demo ------------------------------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--rate", default=2.0, show_default=True, help="Emails per second.")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of .eml files [default: tests/fixtures/email in the project].",
+)
+@click.option("--to", "recipient", default=None, help="Inbound address [default: the seed's].")
+@_reports_errors
+def demo(rate: float, corpus: Path | None, recipient: str | None) -> None:
+    """Post a stream of signed Mailgun webhooks (the email corpus) to the running `halo dev`."""
+    from halo_supabase.demo import DEMO_ADDRESS, run_demo
+
+    settings = get_settings()
+    folder = corpus or settings.project_dir / "tests" / "fixtures" / "email"
+
+    def report(name: str, status: int) -> None:
+        mark = "[green]✓[/]" if status == 200 else f"[red]✗ {status}[/]"
+        console.print(f"{mark} {name}")
+
+    accepted, refused = run_demo(settings, folder, rate, report, recipient or DEMO_ADDRESS)
+    console.print(f"{accepted} accepted, {refused} refused; `halo jobs list` shows the work")
+
+
+# -- halo mail ------------------------------------------------------------------------------------
+
+
+def _mail_dir() -> Path:
+    return get_settings().state_dir / "mail"
+
+
+@main.group("mail", invoke_without_command=True)
+@click.pass_context
+def mail(ctx: click.Context) -> None:
+    """What the local SMTP sink received (`halo dev` runs it): `halo mail` lists, `show N` prints."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(mail_list)
+
+
+@mail.command("list")
+@_reports_errors
+def mail_list() -> None:
+    """Sent messages, oldest first: number, envelope recipients, subject, threading headers."""
+    from halo_supabase.local.mail_sink import read_mailbox
+
+    table = Table("#", "to", "subject", "in-reply-to", "auto")
+    for number, sent in enumerate(read_mailbox(_mail_dir()), 1):
+        table.add_row(
+            str(number),
+            sent.header("X-Halo-Envelope-To"),
+            sent.header("Subject"),
+            sent.header("In-Reply-To")[:60],
+            sent.header("Auto-Submitted"),
+        )
+    out.print(table)
+
+
+@mail.command("show")
+@click.argument("number", type=click.IntRange(min=1))
+@_reports_errors
+def mail_show(number: int) -> None:
+    """Print message NUMBER (from `halo mail list`) as received."""
+    from halo_supabase.local.mail_sink import read_mailbox
+
+    box = read_mailbox(_mail_dir())
+    if number > len(box):
+        raise click.UsageError(f"there are {len(box)} messages; `halo mail list` shows them")
+    out.print(box[number - 1].path.read_text(errors="replace"), markup=False, highlight=False)
+
+
+@mail.command("sink")
+@_reports_errors
+def mail_sink() -> None:
+    """Run the SMTP sink on HALO_SMTP_HOST:HALO_SMTP_PORT in the foreground."""
+    import asyncio
+
+    from halo_supabase.local.mail_sink import MailSink
+
+    settings = get_settings()
+    sink = MailSink(_mail_dir(), settings.smtp_host, settings.smtp_port)
+    console.print(f"SMTP sink on {settings.smtp_host}:{settings.smtp_port}, keeping {_mail_dir()}")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(sink.serve_forever())
 
 
 # -- halo seed -----------------------------------------------------------------------------------
@@ -489,6 +702,23 @@ def bench_realtime(subscribers: str, cycles: int) -> None:
 
     sizes = [int(part) for part in subscribers.split(",") if part.strip()]
     run_realtime_benchmark(get_settings(), out, sizes, cycles)
+
+
+@bench.command("ingest")
+@click.option("--count", default=10_000, show_default=True, help="Webhooks in the throughput run.")
+@click.option("--concurrency", default=32, show_default=True, help="Concurrent webhook senders.")
+@click.option("--rate", default=50.0, show_default=True, help="Emails/s of the paced latency run.")
+@click.option("--paced", default=500, show_default=True, help="Webhooks in the latency run.")
+@click.option("--worker-concurrency", default=16, show_default=True, help="Jobs run at once.")
+@_reports_errors
+def bench_ingest(
+    count: int, concurrency: int, rate: float, paced: int, worker_concurrency: int
+) -> None:
+    """Signed webhooks → edge function → worker → ticket.created broadcast, on scratch servers."""
+    from halo_supabase.bench.ingest import run_ingest_benchmark
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run_ingest_benchmark(get_settings(), out, count, concurrency, rate, paced, worker_concurrency)
 
 
 @bench.command("email")

@@ -196,6 +196,71 @@ class HaloApi(InboxMethods):
         )
         return datetime.fromisoformat(str(expires))
 
+    def release_job(self, job_id: int, lease_token: UUID) -> None:
+        self.call("release_job", job_id=job_id, lease_token=lease_token)
+
+    def retry_job(self, job_id: int) -> Job:
+        return self._one(Job, "retry_job", job_id=job_id)
+
+    def discard_job(self, job_id: int) -> None:
+        self.call("discard_job", job_id=job_id)
+
+    # -- inbound email (service role: the edge function and the email worker) ---------------
+
+    def receive_inbound_email(
+        self,
+        provider: str,
+        recipient: str,
+        storage_path: str,
+        payload_format: str,
+        size_bytes: int,
+        provider_message_id: str | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        return cast(
+            "dict[str, Any]",
+            self.call(
+                "receive_inbound_email",
+                provider=provider,
+                recipient=recipient,
+                storage_path=storage_path,
+                payload_format=payload_format,
+                size_bytes=size_bytes,
+                provider_message_id=provider_message_id,
+                token=token,
+            ),
+        )
+
+    def email_secrets(self, workspace_id: UUID) -> list[str]:
+        return cast("list[str]", self.call("email_secrets", workspace_id=workspace_id))
+
+    def apply_inbound_email(self, inbound_id: UUID, email: dict[str, object]) -> dict[str, Any]:
+        return cast(
+            "dict[str, Any]", self.call("apply_inbound_email", inbound_id=inbound_id, email=email)
+        )
+
+    def outbound_email_context(self, message_id: UUID) -> dict[str, Any] | None:
+        return cast(
+            "dict[str, Any] | None", self.call("outbound_email_context", message_id=message_id)
+        )
+
+    def mark_email_sent(
+        self,
+        message_id: UUID,
+        email_message_id: str,
+        in_reply_to: str | None = None,
+        references: list[str] | None = None,
+    ) -> bool:
+        return bool(
+            self.call(
+                "mark_email_sent",
+                message_id=message_id,
+                email_message_id=email_message_id,
+                in_reply_to=in_reply_to,
+                references=references,
+            )
+        )
+
     # -- conversations ---------------------------------------------------------------------
 
     def start_conversation(

@@ -14,7 +14,9 @@ what went wrong and what to do about it::
     ├── WebhookError                an inbound email webhook was refused
     │   ├── WebhookSignatureError       signature malformed, stale, wrong or replayed (`reason`)
     │   └── WebhookPayloadError         the payload is malformed or too large
-    └── AIProviderError             the AI provider failed (bad key, timeout, rate limit, bad output)
+    ├── AIProviderError             the AI provider failed (bad key, timeout, rate limit, bad output)
+    └── JobError                    the durable jobs API refused a request
+        └── LeaseLostError              the job's lease expired or it finished elsewhere
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ __all__ = [
     "ConfigError",
     "DatabaseTestError",
     "HaloError",
+    "JobError",
+    "LeaseLostError",
     "LocalStackError",
     "MigrationError",
     "PortInUseError",
@@ -109,3 +113,22 @@ class WebhookPayloadError(WebhookError):
 
 class AIProviderError(HaloError):
     """An AI request failed; the message names the setting or action that fixes it."""
+
+
+class JobError(HaloError):
+    """The jobs API refused a request (unknown job, wrong state, bad argument)."""
+
+
+class LeaseLostError(JobError):
+    """The worker no longer holds the job's lease: another worker took it over, or it finished.
+
+    The result of the work must be dropped; the job runs (or ran) elsewhere.
+    """
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        super().__init__(
+            f"job {job_id}: the lease was lost (it expired and another worker reclaimed the job, "
+            "or the job already finished); drop this result. If this happens often, raise the "
+            "worker's lease (HALO_WORKER_LEASE_SECONDS) or make the handler faster."
+        )

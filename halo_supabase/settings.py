@@ -76,6 +76,28 @@ class Settings(BaseSettings):
     api_extra_schemas: str = Field("", alias="HALO_API_EXTRA_SCHEMAS")
     rest_max_body_bytes: int = Field(10 * 1024 * 1024, alias="HALO_REST_MAX_BODY_BYTES", ge=1)
 
+    # Worker runtime (`halo worker`): per worker process and job kind.
+    worker_concurrency: int = Field(4, alias="HALO_WORKER_CONCURRENCY", ge=1, le=256)
+    worker_batch: int = Field(10, alias="HALO_WORKER_BATCH", ge=1, le=1000)
+    worker_lease_seconds: int = Field(60, alias="HALO_WORKER_LEASE_SECONDS", ge=3, le=86400)
+    worker_poll_seconds: float = Field(2.0, alias="HALO_WORKER_POLL_SECONDS", gt=0, le=300)
+    worker_shutdown_grace_seconds: float = Field(
+        10.0, alias="HALO_WORKER_SHUTDOWN_GRACE_SECONDS", ge=0, le=3600
+    )
+
+    # Outbound email (the `email-send` worker).
+    mail_sender: Literal["smtp", "mailgun"] = Field("smtp", alias="HALO_MAIL_SENDER")
+    smtp_host: str = Field("127.0.0.1", alias="HALO_SMTP_HOST")
+    smtp_port: int = Field(54325, alias="HALO_SMTP_PORT", ge=1, le=65535)
+    smtp_username: str | None = Field(None, alias="HALO_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, alias="HALO_SMTP_PASSWORD")
+    smtp_starttls: bool = Field(False, alias="HALO_SMTP_STARTTLS")
+    mailgun_api_key: SecretStr | None = Field(None, alias="MAILGUN_API_KEY")
+    mailgun_domain: str | None = Field(None, alias="MAILGUN_DOMAIN")
+    mailgun_api_base: str = Field("https://api.mailgun.net", alias="MAILGUN_API_BASE")
+    # Domain of our Message-IDs and reply addresses; default: the domain of the From address.
+    email_domain: str | None = Field(None, alias="HALO_EMAIL_DOMAIN")
+
     ai_provider: Literal["offline", "openai"] = Field("offline", alias="HALO_AI_PROVIDER")
     ai_model: str = Field("gpt-4o-mini", alias="HALO_AI_MODEL", min_length=1)
     ai_timeout_seconds: float = Field(20.0, alias="HALO_AI_TIMEOUT_SECONDS", gt=0, le=600)
@@ -113,6 +135,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "HALO_AI_PROVIDER=openai needs OPENAI_API_KEY (for an OpenAI-compatible server "
                 "without keys, any non-empty value): set it, or use HALO_AI_PROVIDER=offline"
+            )
+        if self.mail_sender == "mailgun" and not (
+            _reveal(self.mailgun_api_key) and self.mailgun_domain
+        ):
+            raise ValueError(
+                "HALO_MAIL_SENDER=mailgun needs MAILGUN_API_KEY and MAILGUN_DOMAIN (Mailgun → "
+                "Sending → Domain settings), or use HALO_MAIL_SENDER=smtp"
             )
         if self.openai_base_url:
             _check_url("OPENAI_BASE_URL", self.openai_base_url, ("http", "https"))

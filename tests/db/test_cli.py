@@ -28,6 +28,7 @@ def halo_env() -> Iterator[dict[str, str]]:
         "HALO_HOME": str(scratch_dir("cli")),
         "HALO_DB_PORT": str(free_port()),
         "HALO_API_PORT": str(free_port()),
+        "HALO_SMTP_PORT": str(free_port()),
         "HALO_PROJECT_DIR": str(REPO),
         "COLUMNS": "200",
     }
@@ -141,6 +142,7 @@ def test_dev_runs_in_the_foreground_and_stops_cleanly(halo_env: dict[str, str]) 
         output = _read_until(process, "ready", timeout=60)
         assert "ready" in output, output
         assert "PostgreSQL" in output and "seed applied" in output
+        assert "workers running" in output and "SMTP sink" in output
         health = httpx.get(f"http://127.0.0.1:{halo_env['HALO_API_PORT']}/health")
         assert health.status_code == 200
         url = halo(halo_env, "db", "url").stdout.strip()

@@ -73,6 +73,15 @@ LEASED_JOB = (
     " values ('test.kind', 'running', gen_random_uuid(), 1, now() + interval '1 minute')"
     " returning id, lease_token"
 )
+DEAD_JOB = (
+    "insert into halo.jobs (kind, state, attempts, finished_at)"
+    " values ('test.kind', 'dead', 5, now()) returning id"
+)
+INBOUND = (
+    "insert into halo.inbound_emails (workspace_id, provider, recipient, storage_path,"
+    f" payload_format, size_bytes) values ('{ACME}', 'raw', 'support@acme.test', 'p/2.eml',"
+    " 'mime', 10) returning id"
+)
 FEEDBACK = (
     f"insert into halo.message_feedback (message_id, user_id, rating) select id, '{AGENT}', 1"
     f" from halo.messages where conversation_id = '{LIVE_CONVERSATION}' limit 1 returning message_id"
@@ -119,6 +128,19 @@ MATRIX: list[Case] = [
     Case("complete_job", "execute", ". . . . . . Y", call("api.complete_job(%s, %s)::text || 'done'"), LEASED_JOB),
     Case("fail_job", "execute", ". . . . . . Y", rows("api.fail_job(%s, %s, 'boom')"), LEASED_JOB),
     Case("extend_job_lease", "execute", ". . . . . . Y", call("api.extend_job_lease(%s, %s, 120)"), LEASED_JOB),
+    Case("release_job", "execute", ". . . . . . Y", call("api.release_job(%s, %s)::text || 'done'"), LEASED_JOB),
+    Case("retry_job", "execute", ". . . . . . Y", rows("api.retry_job(%s)"), DEAD_JOB),
+    Case("discard_job", "execute", ". . . . . . Y", call("api.discard_job(%s)"), DEAD_JOB),
+    # inbound email (the edge function and the email worker)
+    Case("inbound_emails", "select", ". . . . . . Y", select("inbound_emails"), INBOUND),
+    Case("inbound_emails", "insert", ". . . . . . .", dml(f"insert into api.inbound_emails (workspace_id, provider, recipient, storage_path, payload_format, size_bytes) values ('{ACME}', 'raw', 'a@b.c', 'x', 'mime', 1)")),
+    Case("inbound_emails", "update", ". . . . . . .", dml(f"update api.inbound_emails set state = 'ignored' where {W}")),
+    Case("inbound_emails", "delete", ". . . . . . .", dml(f"delete from api.inbound_emails where {W}")),
+    Case("receive_inbound_email", "execute", ". . . . . . Y", call("api.receive_inbound_email('raw', 'nobody@example.com', 'p/1.eml', 'mime', 10)")),
+    Case("email_secrets", "execute", ". . . . . . Y", call(f"api.email_secrets('{ACME}')")),
+    Case("outbound_email_context", "execute", ". . . . . . Y", call(f"api.outbound_email_context((select id from halo.messages where ticket_id = '{OPEN_TICKET}' limit 1))")),
+    Case("mark_email_sent", "execute", ". . . . . . Y", call(f"api.mark_email_sent((select id from halo.messages where ticket_id = '{OPEN_TICKET}' and email_message_id is null limit 1), 'x@y')")),
+    Case("apply_inbound_email", "execute", ". . . . . . Y", call("api.apply_inbound_email(%s, '{\"kind\": \"new\", \"from_email\": \"x@example.com\", \"body_text\": \"hi\"}')"), INBOUND),
     # customers
     Case("companies", "select", ". . Y Y Y Y Y", select("companies")),
     Case("companies", "insert", ". . . Y Y Y Y", dml(f"insert into api.companies (workspace_id, name) values ('{ACME}', 'Umbrella')")),

@@ -1,0 +1,321 @@
+"""The generic worker runtime: doorbell, claim, lease, run, settle, shut down.
+
+One :class:`Worker` serves one job kind. Its loop::
+
+    claim up to min(batch, free slots) jobs  ──►  run each in its own task (≤ concurrency)
+         ▲                                          │ lease extended every lease/3 seconds
+         │                                          ▼
+    wait: doorbell on `jobs:<kind>` │ a slot frees │ poll interval │ stop
+
+The Realtime broadcast only wakes the loop; the jobs table is the mailbox, so a missed doorbell
+(startup, reconnect, a gateway restart) costs at most one poll interval. Every database call is a
+PostgREST RPC with the service key (:mod:`halo_supabase.jobs`); when the gateway or PostgreSQL is
+down the loop logs `worker.backend_unavailable` and retries with a capped backoff, and the
+doorbell watcher resubscribes, so a worker outlives restarts without supervision.
+
+Handlers are idempotent: delivery is at least once (a worker killed mid-job leaves a lease that
+expires, and the job runs again). A handler raising :class:`RetryLater` chooses its retry delay;
+any other exception is a failed attempt with the database's exponential backoff, dead-lettered
+after the job's last attempt. On stop, running handlers get `shutdown_grace_seconds` to finish;
+the rest are cancelled and their leases released without spending an attempt.
+
+Logs carry stable `action` keys (`worker.started`, `job.done`, `job.failed`, ...), job ids and
+kinds, and exception class names; never payloads, message bodies or addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+from postgrest import APIError
+from realtime import RealtimeChannelOptions
+
+from halo_supabase.errors import LeaseLostError
+from halo_supabase.jobs import JobQueue
+from halo_supabase.models import Job
+from supabase import AsyncClient
+
+__all__ = ["Handler", "JobContext", "RetryLater", "Worker", "WorkerConfig"]
+
+log = logging.getLogger("halo.worker")
+
+# A lost connection to the gateway, or the gateway answering that PostgreSQL is down.
+_TRANSIENT = (httpx.HTTPError, OSError, APIError, asyncio.TimeoutError)
+_MAX_BACKOFF_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How one worker claims and runs its jobs."""
+
+    name: str
+    kind: str
+    concurrency: int = 4
+    batch: int = 10
+    lease_seconds: int = 60
+    poll_seconds: float = 2.0
+    shutdown_grace_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.batch < 1 or self.lease_seconds < 3:
+            raise ValueError("concurrency and batch must be ≥ 1 and lease_seconds ≥ 3")
+
+
+class RetryLater(Exception):
+    """Raised by a handler to fail this attempt and run the job again after `seconds`."""
+
+    def __init__(self, reason: str, seconds: int) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+@dataclass
+class JobContext:
+    """What a handler gets besides its job: the queue (to enqueue follow-up work) and the client."""
+
+    job: Job
+    queue: JobQueue
+    client: AsyncClient
+    worker: str
+
+
+Handler = Callable[[JobContext], Awaitable[None]]
+ClientFactory = Callable[[], Awaitable[AsyncClient]]
+
+
+@dataclass
+class _State:
+    running: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Worker:
+    """Runs `handler` for every job of `config.kind` until `stop` is set."""
+
+    def __init__(self, config: WorkerConfig, handler: Handler, connect: ClientFactory) -> None:
+        self.config = config
+        self.handler = handler
+        self._connect = connect
+        self.worker_id = f"{config.name}@{socket.gethostname()}:{os.getpid()}"
+        self._state = _State()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        client = await self._connect()
+        queue = JobQueue(client)
+        doorbell = asyncio.create_task(self._watch_doorbell(client, stop))
+        stopping = asyncio.create_task(stop.wait())
+        log.info(
+            "worker started",
+            extra={"action": "worker.started", "worker": self.worker_id, "kind": self.config.kind},
+        )
+        failures = 0
+        try:
+            while not stop.is_set():
+                self._state.wake.clear()
+                free = self.config.concurrency - len(self._state.running)
+                claimed: list[Job] = []
+                if free > 0:
+                    try:
+                        claimed = await queue.claim(
+                            self.config.kind,
+                            self.worker_id,
+                            min(self.config.batch, free),
+                            self.config.lease_seconds,
+                        )
+                    except _TRANSIENT as exc:
+                        failures += 1
+                        delay = min(_MAX_BACKOFF_SECONDS, 0.2 * 2**failures)
+                        log.warning(
+                            "backend unavailable",
+                            extra={
+                                "action": "worker.backend_unavailable",
+                                "kind": self.config.kind,
+                                "error": type(exc).__name__,
+                                "retry_in": round(delay, 2),
+                            },
+                        )
+                        await _sleep_unless(stop, delay)
+                        continue
+                    if failures:
+                        log.info("backend back", extra={"action": "worker.backend_recovered"})
+                    failures = 0
+                    for job in claimed:
+                        self._start(job, JobContext(job, queue, client, self.worker_id))
+                    if claimed:
+                        log.debug(
+                            "claimed",
+                            extra={"action": "jobs.claimed", "count": len(claimed)},
+                        )
+                if claimed and len(claimed) == min(self.config.batch, free):
+                    continue  # a full batch: there is probably more, claim again at once
+                waiters = [asyncio.create_task(self._state.wake.wait()), stopping]
+                await asyncio.wait(
+                    waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+                waiters[0].cancel()
+        finally:
+            stopping.cancel()
+            await self._drain(queue)
+            doorbell.cancel()
+            with contextlib.suppress(BaseException):
+                await doorbell
+            with contextlib.suppress(Exception):
+                await client.remove_all_channels()
+            log.info("worker stopped", extra={"action": "worker.stopped", "worker": self.worker_id})
+
+    def _start(self, job: Job, context: JobContext) -> None:
+        task = asyncio.create_task(self._run_job(context))
+        self._state.running[job.id] = task
+
+        def finished(_: asyncio.Task[None]) -> None:
+            self._state.running.pop(job.id, None)
+            self._state.wake.set()  # a slot is free
+
+        task.add_done_callback(finished)
+
+    async def _drain(self, queue: JobQueue) -> None:
+        """Stop: let running handlers finish within the grace period, then release the rest."""
+        running = list(self._state.running.values())
+        if not running:
+            return
+        log.info("draining", extra={"action": "worker.draining", "running": len(running)})
+        _, pending = await asyncio.wait(running, timeout=self.config.shutdown_grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+
+    # -- one job -------------------------------------------------------------------------------
+
+    async def _run_job(self, context: JobContext) -> None:
+        job, queue = context.job, context.queue
+        started = time.monotonic()
+        keeper = asyncio.create_task(self._keep_lease(queue, job))
+        extra: dict[str, object] = {"job_id": job.id, "kind": job.kind, "attempt": job.attempts}
+        try:
+            await self.handler(context)
+        except asyncio.CancelledError:
+            keeper.cancel()
+            # Shielded: the release must reach the database although this task is cancelled.
+            await asyncio.shield(self._settle("release", lambda: queue.release(job), extra))
+            raise
+        except RetryLater as exc:
+            keeper.cancel()
+            log.info("retry later", extra={**extra, "action": "job.retry_later", "in": exc.seconds})
+            reason, seconds = str(exc), exc.seconds
+            await self._settle("fail", lambda: queue.fail(job, reason, seconds), extra)
+        except Exception as exc:
+            keeper.cancel()
+            log.warning(
+                "job failed",
+                extra={**extra, "action": "job.failed", "error": type(exc).__name__},
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            # The stored error names the exception class and its message, cut short: messages
+            # of our own exceptions never carry bodies or addresses.
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            await self._settle("fail", lambda: queue.fail(job, error), extra)
+        else:
+            keeper.cancel()
+            await self._settle("complete", lambda: queue.complete(job), extra)
+            log.info(
+                "job done",
+                extra={
+                    **extra,
+                    "action": "job.done",
+                    "ms": round((time.monotonic() - started) * 1000, 1),
+                },
+            )
+
+    async def _settle(
+        self, verb: str, call: Callable[[], Awaitable[object]], extra: dict[str, object]
+    ) -> None:
+        """Record the outcome; retried through a gateway outage until the lease would end
+        anyway (then the job runs again elsewhere, which idempotent handlers allow)."""
+        deadline = time.monotonic() + self.config.lease_seconds
+        attempt = 0
+        while True:
+            try:
+                await call()
+                return
+            except LeaseLostError:
+                log.warning("lease lost", extra={**extra, "action": "job.lease_lost"})
+                return
+            except _TRANSIENT as exc:
+                attempt += 1
+                if time.monotonic() > deadline:
+                    log.warning(
+                        "outcome not recorded; the lease will expire",
+                        extra={**extra, "action": f"job.{verb}_unrecorded"},
+                    )
+                    return
+                log.info(
+                    "outcome not recorded yet",
+                    extra={**extra, "action": "job.settle_retry", "error": type(exc).__name__},
+                )
+                await asyncio.sleep(min(_MAX_BACKOFF_SECONDS, 0.2 * 2**attempt))
+
+    async def _keep_lease(self, queue: JobQueue, job: Job) -> None:
+        """Extend the lease every third of its length while the handler runs."""
+        interval = self.config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await queue.extend(job, self.config.lease_seconds)
+            except LeaseLostError:
+                log.warning("lease lost", extra={"action": "job.lease_lost", "job_id": job.id})
+                return
+            except _TRANSIENT as exc:
+                log.info(
+                    "lease not extended",
+                    extra={
+                        "action": "job.extend_failed",
+                        "job_id": job.id,
+                        "error": type(exc).__name__,
+                    },
+                )
+
+    # -- doorbell ------------------------------------------------------------------------------
+
+    async def _watch_doorbell(self, client: AsyncClient, stop: asyncio.Event) -> None:
+        """Keep a subscription to the private `jobs:<kind>` topic; resubscribe when it drops."""
+        topic = f"jobs:{self.config.kind}"
+        while not stop.is_set():
+            channels = client.get_channels()
+            if not any(channel.is_joined or channel.is_joining for channel in channels):
+                with contextlib.suppress(Exception):
+                    await client.remove_all_channels()
+                channel = client.channel(
+                    topic,
+                    RealtimeChannelOptions(
+                        config={"broadcast": None, "presence": None, "private": True}
+                    ),
+                )
+                channel.on_broadcast("job_available", lambda _payload: self._state.wake.set())
+                try:
+                    await asyncio.wait_for(channel.subscribe(), timeout=10)
+                except Exception as exc:
+                    log.info(
+                        "doorbell unavailable; polling",
+                        extra={"action": "doorbell.unavailable", "error": type(exc).__name__},
+                    )
+                else:
+                    if channel.is_joined:
+                        log.info("doorbell subscribed", extra={"action": "doorbell.subscribed"})
+                        self._state.wake.set()  # anything enqueued while it was down
+            await _sleep_unless(stop, self.config.poll_seconds)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,163 @@
+"""Acceptance: a signed Mailgun webhook becomes a ticket that an agent's supabase-py client sees
+over REST and receives as a `ticket.created` broadcast; the agent's email reply goes out threaded
+(through the email-send worker to the local SMTP sink); the customer's reply to it, which keeps
+only our Message-ID in In-Reply-To, lands on the same ticket."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from realtime import RealtimeSubscribeStates
+
+from halo_supabase.local.mail_sink import MailSink, read_mailbox
+from halo_supabase.mail_senders import SmtpSender
+from halo_supabase.runtime import Worker, WorkerConfig
+from supabase import acreate_client
+from tests.conftest import scratch_dir
+from tests.db.demo import AGENT
+from tests.stack.conftest import Stack
+from tests.stack.email_support import (
+    connector,
+    email_gateway,
+    email_worker,
+    new_inbox,
+    post_mailgun,
+    signed_fields,
+    wait_applied,
+)
+from tests.stack.realtime_support import Inbox as Heard
+from tests.stack.realtime_support import user_token
+from workers import email_send
+
+__all__ = ["email_gateway"]
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def wait_for_mail(directory: Path, count: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while len(read_mailbox(directory)) < count:
+        assert time.monotonic() < deadline, "no mail reached the sink"
+        await asyncio.sleep(0.1)
+
+
+async def test_webhook_to_ticket_to_threaded_reply_and_back(
+    stack: Stack, email_gateway: str
+) -> None:
+    inbox = new_inbox(stack.db_url)
+    with psycopg.connect(stack.db_url) as conn:
+        conn.execute(
+            "insert into halo.members (workspace_id, user_id, role, inbox_permission, display_name)"
+            " values (%s, %s, 'member', 'reply', 'Sam Agent')",
+            (inbox.workspace_id, AGENT),
+        )
+    agent = await acreate_client(email_gateway, stack.anon_key)
+    token = user_token(AGENT)
+    await agent.realtime.set_auth(token)
+    agent.postgrest.auth(token)
+    heard = Heard()
+    channel = agent.channel(f"workspace:{inbox.workspace_id}", {"config": {"private": True}})
+    channel.on_broadcast("ticket.created", heard.callback())
+    states: list[object] = []
+    await channel.subscribe(lambda state, _error: states.append(state))
+    assert states[-1] == RealtimeSubscribeStates.SUBSCRIBED
+
+    mail_dir = scratch_dir("sink") / "mail"
+    sink = MailSink(mail_dir)
+    await sink.start()
+    stop = asyncio.Event()
+    sender = Worker(
+        WorkerConfig("email-send", email_send.KIND, poll_seconds=0.5),
+        functools.partial(email_send.handle, sender=SmtpSender("127.0.0.1", sink.port)),
+        connector(email_gateway, stack.service_role_key),  # type: ignore[arg-type]
+    )
+    sending = asyncio.create_task(sender.run(stop))
+    customer_id = f"<first-{uuid.uuid4().hex}@customer.example>"
+    first = (
+        f"From: Ada Customer <ada@customer.example>\r\nTo: {inbox.address}\r\n"
+        f"Subject: Printer on fire\r\nMessage-ID: {customer_id}\r\n"
+        "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain\r\n\r\nHelp!\r\n"
+    )
+    try:
+        async with (
+            httpx.AsyncClient(timeout=60) as http,
+            email_worker(email_gateway, stack.service_role_key),
+        ):
+            posted = await post_mailgun(
+                http, email_gateway, signed_fields(inbox.address, **{"body-mime": first})
+            )
+            assert posted.status_code == 200
+            [[created]] = [await heard.wait(1, timeout=20)]
+            ticket_id = created["payload"]["ticket_id"]
+
+            rows = (
+                await agent.schema("api")
+                .from_("tickets")
+                .select("id, subject, status")
+                .eq("id", ticket_id)
+                .execute()
+            ).data
+            assert rows == [{"id": ticket_id, "subject": "Printer on fire", "status": "open"}]
+
+            await (
+                agent.schema("api")
+                .rpc(
+                    "append_message",
+                    {"p_ticket_id": ticket_id, "p_kind": "email", "p_body_text": "We are on it."},
+                )
+                .execute()
+            )
+            await wait_for_mail(mail_dir, 1)
+            [sent] = read_mailbox(mail_dir)
+            assert sent.header("X-Halo-Envelope-To") == "ada@customer.example"
+            assert sent.header("In-Reply-To") == customer_id
+            assert customer_id in sent.header("References")
+            assert sent.header("Reply-To").startswith("reply+" + uuid.UUID(ticket_id).hex)
+            assert sent.header("From") == f'"Sam Agent (Inbound test)" <{inbox.address}>'
+            assert sent.header("Subject") == "Re: Printer on fire"
+            ours = sent.header("Message-ID")
+
+            answer = (
+                f"From: Ada Customer <ada@customer.example>\r\nTo: {inbox.address}\r\n"
+                f"Subject: Re: Printer on fire\r\nMessage-ID: <second-{uuid.uuid4().hex}@customer.example>\r\n"
+                f"In-Reply-To: {ours}\r\nReferences: {customer_id} {ours}\r\n"
+                "Date: Tue, 24 Nov 2026 10:05:00 +0000\r\nContent-Type: text/plain\r\n\r\n"
+                "Thanks, it works now.\r\n\r\nOn Tue, 24 Nov 2026 at 10:01, Sam Agent <support@acme.test> wrote:\r\n> We are on it.\r\n"
+            )
+            await post_mailgun(
+                http, email_gateway, signed_fields(inbox.address, **{"body-mime": answer})
+            )
+            await wait_applied(stack.db_url, inbox.address, 2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(sending, timeout=30)
+        await sink.stop()
+        await agent.remove_all_channels()
+
+    thread = (
+        await agent.schema("api")
+        .from_("messages")
+        .select("direction, body_text, email_message_id")
+        .eq("ticket_id", ticket_id)
+        .eq("kind", "email")
+        .order("created_at")
+        .execute()
+    ).data
+    assert [(m["direction"], m["body_text"]) for m in thread] == [
+        ("inbound", "Help!"),
+        ("outbound", "We are on it."),
+        ("inbound", "Thanks, it works now."),
+    ]
+    assert thread[1]["email_message_id"] == ours.strip("<>")
+    with psycopg.connect(stack.db_url) as conn:
+        row = conn.execute(
+            "select count(*) from halo.tickets where workspace_id = %s", (inbox.workspace_id,)
+        ).fetchone()
+    assert row == (1,)

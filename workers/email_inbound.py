@@ -1,0 +1,164 @@
+"""`email.inbound`: one stored webhook delivery → a ticket update, through the Supabase APIs.
+
+Reads the delivery row and its bytes (Storage, service key), rebuilds and parses the mail
+(`halo_supabase.inbound`), stores attachments, decides spam (trusted senders, then the AI
+provider's classifier, unless the workspace turned detection off), and calls
+`api.apply_inbound_email` once. Idempotent: the SQL function returns the first outcome when a
+delivery is applied again, and attachment uploads overwrite their own paths.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+from halo_supabase.ai import AIProvider, EmailForSpam, provider_from_settings
+from halo_supabase.inbound import StoredFile, delivery_email, inbound_document, is_trusted
+from halo_supabase.runtime import JobContext
+from halo_supabase.settings import get_settings
+
+__all__ = ["KIND", "handle"]
+
+KIND = "email.inbound"
+BUCKET = "inbound-email"
+log = logging.getLogger("halo.worker.email_inbound")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+async def _rows(context: JobContext, view: str, **equal: str) -> list[dict[str, Any]]:
+    query = context.client.schema("api").from_(view).select("*")
+    for column, value in equal.items():
+        query = query.eq(column, value)
+    return cast("list[dict[str, Any]]", (await query.execute()).data)
+
+
+async def handle(context: JobContext) -> None:
+    inbound_id = str(context.job.payload["inbound_id"])
+    [delivery] = await _rows(context, "inbound_emails", id=inbound_id)
+    if delivery["state"] != "received":
+        return  # applied by an earlier attempt whose completion was lost
+    workspace = str(delivery["workspace_id"])
+    bucket = context.client.storage.from_(BUCKET)
+    payload = await bucket.download(delivery["storage_path"])
+    files: list[StoredFile] = []
+    if delivery["payload_format"] == "form":
+        for entry in json.loads(payload).get("files", []):
+            data = await bucket.download(entry["path"])
+            files.append(StoredFile(entry["field"], entry["filename"], entry["content_type"], data))
+    email = delivery_email(delivery["provider"], delivery["payload_format"], payload, files)
+
+    api = context.client.schema("api")
+    config = await _workspace_config(context, workspace)
+    first = inbound_document(email, config.secrets)
+
+    spam, reasons = await _spam_verdict(config, first.document)
+    attachments = []
+    for index, attachment in enumerate(first.parsed.attachments):
+        name = _UNSAFE.sub("_", attachment.filename or f"part-{index}")[:120]
+        path = f"attachments/{workspace}/{inbound_id}/{index}-{name}"
+        await bucket.upload(
+            path,
+            attachment.data,
+            {
+                "content-type": attachment.content_type or "application/octet-stream",
+                "upsert": "true",
+            },
+        )
+        attachments.append(
+            {
+                "name": attachment.filename,
+                "content_type": attachment.content_type,
+                "size": attachment.size,
+                "storage_path": f"{BUCKET}/{path}",
+                "content_id": attachment.content_id,
+                "inline": attachment.inline,
+            }
+        )
+    automatic = first.document["kind"] in ("auto_reply", "bounce")
+    document = {
+        **first.document,
+        "attachments": attachments,
+        # Bounces and auto-replies only ever join existing threads; spam is about new tickets.
+        "spam": spam and not automatic,
+        "spam_reasons": reasons,
+    }
+    response = await api.rpc(
+        "apply_inbound_email",
+        # postgrest-py annotates params as dict[str, str] but sends any JSON body unchanged.
+        cast("dict[str, str]", {"p_inbound_id": inbound_id, "p_email": document}),
+    ).execute()
+    outcome = cast("dict[str, Any]", response.data)
+    log.info(
+        "inbound applied",
+        extra={
+            "action": "email.inbound.applied",
+            "inbound_id": inbound_id,
+            "result": outcome.get("result"),
+            "kind": first.document["kind"],
+            "ticket_id": outcome.get("ticket_id"),
+            "spam": document["spam"],
+            "rejected_ids": first.rejected_ids,
+            "defects": len(first.parsed.defects),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _WorkspaceConfig:
+    secrets: list[bytes]
+    spam_detection: bool
+    trusted: list[str]
+    read_at: float
+
+
+# Per-workspace settings change rarely and every email reads them: keep them for a short while
+# (a setting changed in the dashboard applies within CONFIG_TTL_SECONDS).
+CONFIG_TTL_SECONDS = 30.0
+_configs: dict[str, _WorkspaceConfig] = {}
+_provider: AIProvider | None = None
+
+
+async def _workspace_config(context: JobContext, workspace: str) -> _WorkspaceConfig:
+    cached = _configs.get(workspace)
+    if cached is not None and time.monotonic() - cached.read_at < CONFIG_TTL_SECONDS:
+        return cached
+    api = context.client.schema("api")
+    secrets = (await api.rpc("email_secrets", {"p_workspace_id": workspace}).execute()).data
+    settings_rows = await _rows(context, "workspace_settings", workspace_id=workspace)
+    trusted = await _rows(context, "trusted_senders", workspace_id=workspace)
+    config = _WorkspaceConfig(
+        secrets=[str(s).encode() for s in cast("list[str]", secrets or [])],
+        spam_detection=not settings_rows or bool(settings_rows[0]["spam_detection_enabled"]),
+        trusted=[str(row["pattern"]) for row in trusted],
+        read_at=time.monotonic(),
+    )
+    _configs[workspace] = config
+    return config
+
+
+async def _spam_verdict(
+    config: _WorkspaceConfig, document: dict[str, object]
+) -> tuple[bool, list[str]]:
+    """Workspace settings first (detection off, trusted senders), then the classifier."""
+    global _provider
+    if not config.spam_detection:
+        return False, []
+    sender = str(document["from_email"])
+    if is_trusted(sender, config.trusted):
+        return False, ["trusted_sender"]
+    if _provider is None:
+        _provider = provider_from_settings(get_settings())
+    headers = cast("dict[str, Any]", document["headers"])
+    verdict = await _provider.classify_spam(
+        EmailForSpam(
+            sender=sender,
+            subject=str(document["subject"]),
+            body=str(document["body_text"]),
+            headers={k: str(v) for k, v in headers.items() if isinstance(v, str)},
+        )
+    )
+    return verdict.is_spam, list(verdict.reasons)
