@@ -21,7 +21,6 @@ from halo_supabase.mail_senders import SmtpSender
 from halo_supabase.runtime import Worker, WorkerConfig
 from supabase import acreate_client
 from tests.conftest import scratch_dir
-from tests.db.demo import AGENT
 from tests.stack.conftest import Stack
 from tests.stack.email_support import (
     connector,
@@ -52,14 +51,22 @@ async def test_webhook_to_ticket_to_threaded_reply_and_back(
     stack: Stack, email_gateway: str
 ) -> None:
     inbox = new_inbox(stack.db_url)
+    # A teammate of its own: adding a seed user to a second workspace would change what other
+    # tests on this shared database see (their default workspace becomes ambiguous).
+    agent_id = str(uuid.uuid4())
     with psycopg.connect(stack.db_url) as conn:
+        conn.execute(
+            "insert into auth.users (id, aud, role, email) "
+            "values (%s, 'authenticated', 'authenticated', %s)",
+            (agent_id, f"sam-{agent_id[:8]}@roundtrip.test"),
+        )
         conn.execute(
             "insert into halo.members (workspace_id, user_id, role, inbox_permission, display_name)"
             " values (%s, %s, 'member', 'reply', 'Sam Agent')",
-            (inbox.workspace_id, AGENT),
+            (inbox.workspace_id, agent_id),
         )
     agent = await acreate_client(email_gateway, stack.anon_key)
-    token = user_token(AGENT)
+    token = user_token(agent_id)
     await agent.realtime.set_auth(token)
     agent.postgrest.auth(token)
     heard = Heard()
