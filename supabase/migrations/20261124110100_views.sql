@@ -330,6 +330,20 @@ begin
     end case;
   end loop;
 
+  -- Status equality compiles to the stored facts (the built-in views' predicates), so indexes on
+  -- status_category apply; a value that is not one of the seven statuses matches nothing.
+  if field = 'status' and cmp in ('eq', 'neq', 'in', 'not_in') and jsonb_typeof(value) in ('string', 'array') then
+    select '(' || string_agg(case when v.s = any (array['open', 'priority', 'in_progress', 'snoozed',
+                                                        'resolved', 'ai_resolved', 'spam'])
+                                  then halo.builtin_view_sql(v.s) else 'false' end, ') or (') || ')'
+      into sql
+      from jsonb_array_elements_text(case when jsonb_typeof(value) = 'array' then value
+                                          else jsonb_build_array(value) end) v(s);
+    return (case when cmp in ('eq', 'in') then '(' || sql || ')' else '(not ' || sql || ')' end,
+            params)::halo.compiled_filter;
+  end if;
+
+
   -- Numbers and orderable JSON: a JSON custom value compares only when it is a number.
   if ftype = 'json' and cmp in ('gt', 'gte', 'lt', 'lte', 'between') then
     expr := format('(case when jsonb_typeof(%1$s) = %2$L then (%1$s #>> %3$L)::numeric end)', expr, 'number', '{}');

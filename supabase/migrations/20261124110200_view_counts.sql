@@ -83,8 +83,9 @@ declare
   before_buckets text[] := case when tg_op <> 'INSERT' then halo.ticket_buckets(old) else '{}' end;
   after_buckets text[] := case when tg_op <> 'DELETE' then halo.ticket_buckets(new) else '{}' end;
 begin
-  if before_buckets = after_buckets then
-    return null;
+  if before_buckets = after_buckets
+     or (tg_op = 'DELETE' and not exists (select 1 from halo.workspaces where id = workspace)) then
+    return null;  -- nothing moved, or the whole workspace is being deleted
   end if;
   insert into halo.ticket_count_deltas (workspace_id, bucket, n)
   select workspace, b, -1 from unnest(before_buckets) b where not b = any (after_buckets)
