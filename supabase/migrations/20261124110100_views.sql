@@ -50,6 +50,7 @@ create index tickets_assignee_active_idx on halo.tickets (workspace_id, assignee
 create index tickets_category_idx on halo.tickets (workspace_id, category, last_activity_at desc)
   where category is not null;
 create index tickets_source_idx on halo.tickets (workspace_id, source, last_activity_at desc);
+create index tickets_last_activity_idx on halo.tickets (workspace_id, last_activity_at desc);
 create index tickets_counts_idx on halo.tickets (workspace_id, status_category, priority, resolved_by);
 -- Full-text search (language-neutral 'simple' configuration: the inbox is multilingual).
 create index tickets_subject_fts_idx on halo.tickets using gin (to_tsvector('simple', subject));
@@ -339,7 +340,7 @@ begin
       into sql
       from jsonb_array_elements_text(case when jsonb_typeof(value) = 'array' then value
                                           else jsonb_build_array(value) end) v(s);
-    return (case when cmp in ('eq', 'in') then '(' || sql || ')' else '(not ' || sql || ')' end,
+    return (case when cmp in ('eq', 'in') then '(' || sql || ')' else '(not (' || sql || '))' end,
             params)::halo.compiled_filter;
   end if;
 
@@ -550,6 +551,7 @@ grant execute on function halo.caller_workspace(uuid) to authenticated, service_
 -- ('simple' configuration, web-search syntax). Security definer because `@@` is not leakproof:
 -- behind RLS PostgreSQL may not use the GIN indexes for it and scanned every message (7.5 s on
 -- 3M messages); here it checks the caller's Inbox: View permission once and uses the indexes.
+-- A query of only very common words yields the 500 most recently active matches.
 create function halo.search_ticket_ids(p_workspace_id uuid, p_search text) returns setof uuid
 language plpgsql stable
 security definer
@@ -562,6 +564,28 @@ begin
   if auth.uid() is not null and p_workspace_id not in (select halo.inbox_workspaces('view')) then
     raise exception 'searching workspace % needs Inbox: View permission there', p_workspace_id
       using errcode = '42501';
+  end if;
+  -- Words in a large share of messages ("screenshot") would fetch all those messages from the
+  -- index; then the most recently active matching tickets are found by walking the tickets.
+  -- "Common" = every word is among the index's most common lexemes with a frequency of 0.2% or
+  -- more (ANALYZE statistics of messages_body_fts_idx; without them, nothing is common).
+  if (select bool_and(coalesce(s.most_common_elem_freqs[array_position(s.most_common_elems::text::text[], w.word)], 0) >= 0.002)
+        from unnest(tsvector_to_array(to_tsvector('simple', p_search))) w(word)
+        left join pg_catalog.pg_stats s on s.schemaname = 'halo' and s.tablename = 'messages_body_fts_idx') then
+    return query
+      select t.id from halo.tickets t
+       where t.workspace_id = p_workspace_id
+         and (to_tsvector('simple', t.subject) @@ query
+              -- offset 0 keeps this a per-ticket probe (not a hash of every matching message)
+              or exists (select 1 from halo.messages m
+                          where m.ticket_id = t.id and m.kind <> 'system'
+                            and to_tsvector('simple', coalesce(m.body_text, '')) @@ query offset 0)
+              or t.contact_id in (select c.id from halo.contacts c
+                                   where c.workspace_id = p_workspace_id
+                                     and to_tsvector('simple', coalesce(c.name, '') || ' ' || coalesce(c.email, '')) @@ query))
+       order by t.last_activity_at desc
+       limit 500;
+    return;
   end if;
   return query
     select t.id from halo.tickets t
