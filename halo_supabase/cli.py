@@ -647,6 +647,21 @@ def bench_rest(seconds: float) -> None:
     run_rest_benchmark(get_settings(), seconds, out)
 
 
+@bench.command("views")
+@click.option("--rounds", default=50, show_default=True, help="Measurements per scenario.")
+@click.option("--db-url", help="The seeded database (default: the local one).")
+@click.option("--api-url", help="The gateway in front of it (default: the local one).")
+@_reports_errors
+def bench_views(rounds: int, db_url: str | None, api_url: str | None) -> None:
+    """p50/p95 of the inbox views, counts, filter, search and keyset paging on `halo seed` data."""
+    from halo_supabase.bench.views import run_views_benchmark
+
+    # One log line per benchmark request would bury the table.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = get_settings()
+    run_views_benchmark(settings, db_url or settings.db_url, api_url or settings.url, rounds, out)
+
+
 @bench.command("sentiment")
 @click.option("--messages", default=5000, show_default=True, help="Messages to score.")
 @_reports_errors

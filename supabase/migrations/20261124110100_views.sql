@@ -50,6 +50,7 @@ create index tickets_assignee_active_idx on halo.tickets (workspace_id, assignee
 create index tickets_category_idx on halo.tickets (workspace_id, category, last_activity_at desc)
   where category is not null;
 create index tickets_source_idx on halo.tickets (workspace_id, source, last_activity_at desc);
+create index tickets_last_activity_idx on halo.tickets (workspace_id, last_activity_at desc);
 create index tickets_counts_idx on halo.tickets (workspace_id, status_category, priority, resolved_by);
 -- Full-text search (language-neutral 'simple' configuration: the inbox is multilingual).
 create index tickets_subject_fts_idx on halo.tickets using gin (to_tsvector('simple', subject));
@@ -330,6 +331,20 @@ begin
     end case;
   end loop;
 
+  -- Status equality compiles to the stored facts (the built-in views' predicates), so indexes on
+  -- status_category apply; a value that is not one of the seven statuses matches nothing.
+  if field = 'status' and cmp in ('eq', 'neq', 'in', 'not_in') and jsonb_typeof(value) in ('string', 'array') then
+    select '(' || string_agg(case when v.s = any (array['open', 'priority', 'in_progress', 'snoozed',
+                                                        'resolved', 'ai_resolved', 'spam'])
+                                  then halo.builtin_view_sql(v.s) else 'false' end, ') or (') || ')'
+      into sql
+      from jsonb_array_elements_text(case when jsonb_typeof(value) = 'array' then value
+                                          else jsonb_build_array(value) end) v(s);
+    return (case when cmp in ('eq', 'in') then '(' || sql || ')' else '(not (' || sql || '))' end,
+            params)::halo.compiled_filter;
+  end if;
+
+
   -- Numbers and orderable JSON: a JSON custom value compares only when it is a number.
   if ftype = 'json' and cmp in ('gt', 'gte', 'lt', 'lte', 'between') then
     expr := format('(case when jsonb_typeof(%1$s) = %2$L then (%1$s #>> %3$L)::numeric end)', expr, 'number', '{}');
@@ -532,8 +547,65 @@ end
 $$;
 grant execute on function halo.caller_workspace(uuid) to authenticated, service_role;
 
+-- Full-text search of a workspace's tickets: subject, the contact's name and email, message text
+-- ('simple' configuration, web-search syntax). Security definer because `@@` is not leakproof:
+-- behind RLS PostgreSQL may not use the GIN indexes for it and scanned every message (7.5 s on
+-- 3M messages); here it checks the caller's Inbox: View permission once and uses the indexes.
+-- A query of only very common words yields the 500 most recently active matches.
+create function halo.search_ticket_ids(p_workspace_id uuid, p_search text) returns setof uuid
+language plpgsql stable
+security definer
+rows 100
+set search_path = ''
+as $$
+declare
+  query tsquery := websearch_to_tsquery('simple', p_search);
+begin
+  if auth.uid() is not null and p_workspace_id not in (select halo.inbox_workspaces('view')) then
+    raise exception 'searching workspace % needs Inbox: View permission there', p_workspace_id
+      using errcode = '42501';
+  end if;
+  -- Words in a large share of messages ("screenshot") would fetch all those messages from the
+  -- index; then the most recently active matching tickets are found by walking the tickets.
+  -- "Common" = every word is among the index's most common lexemes with a frequency of 0.2% or
+  -- more (ANALYZE statistics of messages_body_fts_idx; without them, nothing is common).
+  if (select bool_and(coalesce(s.most_common_elem_freqs[array_position(s.most_common_elems::text::text[], w.word)], 0) >= 0.002)
+        from unnest(tsvector_to_array(to_tsvector('simple', p_search))) w(word)
+        left join pg_catalog.pg_stats s on s.schemaname = 'halo' and s.tablename = 'messages_body_fts_idx') then
+    return query
+      select t.id from halo.tickets t
+       where t.workspace_id = p_workspace_id
+         and (to_tsvector('simple', t.subject) @@ query
+              -- offset 0 keeps this a per-ticket probe (not a hash of every matching message)
+              or exists (select 1 from halo.messages m
+                          where m.ticket_id = t.id and m.kind <> 'system'
+                            and to_tsvector('simple', coalesce(m.body_text, '')) @@ query offset 0)
+              or t.contact_id in (select c.id from halo.contacts c
+                                   where c.workspace_id = p_workspace_id
+                                     and to_tsvector('simple', coalesce(c.name, '') || ' ' || coalesce(c.email, '')) @@ query))
+       order by t.last_activity_at desc
+       limit 500;
+    return;
+  end if;
+  return query
+    select t.id from halo.tickets t
+     where t.workspace_id = p_workspace_id and to_tsvector('simple', t.subject) @@ query
+    union
+    select m.ticket_id from halo.messages m
+     where m.workspace_id = p_workspace_id and m.kind <> 'system' and m.ticket_id is not null
+       and to_tsvector('simple', coalesce(m.body_text, '')) @@ query
+    union
+    select t.id from halo.tickets t
+     where t.workspace_id = p_workspace_id
+       and t.contact_id in (select c.id from halo.contacts c
+                             where c.workspace_id = p_workspace_id
+                               and to_tsvector('simple', coalesce(c.name, '') || ' ' || coalesce(c.email, '')) @@ query);
+end
+$$;
+grant execute on function halo.search_ticket_ids(uuid, text) to authenticated, service_role;
+
 -- The SQL predicate and values of a view: a built-in name, `custom:<id>`, `segment:<id>`, plus an
--- optional ad-hoc filter and search text. Search matches the subject, the contact's name and
+-- optional ad-hoc filter and search text; $1[1] must be the workspace id. Search matches the subject, the contact's name and
 -- email, and message text (full text, 'simple' configuration, web-search syntax).
 create function halo.view_predicate(p_view text, p_filter jsonb, p_search text, p_params text[])
 returns halo.compiled_filter
@@ -574,21 +646,7 @@ begin
       raise exception 'search text has at most 500 characters' using errcode = '22023';
     end if;
     params := params || p_search;
-    search_sql := format($s$t.id in (
-        select st.id from halo.tickets st
-         where st.workspace_id = t.workspace_id
-           and to_tsvector('simple', st.subject) @@ websearch_to_tsquery('simple', $1[%1$s])
-        union
-        select sm.ticket_id from halo.messages sm
-         where sm.workspace_id = t.workspace_id and sm.kind <> 'system'
-           and to_tsvector('simple', coalesce(sm.body_text, '')) @@ websearch_to_tsquery('simple', $1[%1$s])
-        union
-        select sc.id from halo.tickets sc
-         where sc.workspace_id = t.workspace_id
-           and sc.contact_id in (select c.id from halo.contacts c
-                                  where c.workspace_id = t.workspace_id
-                                    and to_tsvector('simple', coalesce(c.name, '') || ' ' || coalesce(c.email, ''))
-                                        @@ websearch_to_tsquery('simple', $1[%1$s])))$s$, cardinality(params));
+    search_sql := format('t.id in (select halo.search_ticket_ids(($1[1])::uuid, $1[%s]))', cardinality(params));
   end if;
   return (format('(%s) and %s and %s', base, compiled.sql, search_sql), params)::halo.compiled_filter;
 end
@@ -657,71 +715,6 @@ end
 $$;
 grant execute on function api.list_tickets(uuid, text, jsonb, text, text, text, uuid, integer)
   to authenticated, service_role;
-
--- Counts for the sidebar in one call: every built-in view, every custom inbox, every segment of
--- the caller, and the live conversations: {"views": {...}, "custom_inboxes": {id: n},
--- "segments": {id: n}, "conversations": {"live": n}}.
-create function api.inbox_counts(p_workspace_id uuid default null) returns jsonb
-language plpgsql stable
-security invoker
-set search_path = ''
-as $$
-declare
-  workspace uuid := halo.caller_workspace(p_workspace_id);
-  views jsonb;
-  inboxes jsonb := '{}';
-  segments jsonb := '{}';
-  saved record;
-  compiled halo.compiled_filter;
-  n bigint;
-  live bigint;
-begin
-  -- Status views from one pass over the (workspace, status, priority, resolver) index.
-  select jsonb_build_object(
-      'all', coalesce(sum(c) filter (where status_category in ('open', 'in_progress')), 0),
-      'open', coalesce(sum(c) filter (where status_category = 'open' and priority in ('low', 'normal')), 0),
-      'priority', coalesce(sum(c) filter (where status_category = 'open' and priority in ('high', 'urgent')), 0),
-      'in_progress', coalesce(sum(c) filter (where status_category = 'in_progress'), 0),
-      'snoozed', coalesce(sum(c) filter (where status_category = 'snoozed'), 0),
-      'resolved', coalesce(sum(c) filter (where status_category = 'resolved' and resolved_by in ('human', 'auto')), 0),
-      'ai_resolved', coalesce(sum(c) filter (where status_category = 'resolved' and resolved_by = 'ai'), 0),
-      'spam', coalesce(sum(c) filter (where status_category = 'spam'), 0))
-    into views
-    from (select t.status_category, t.priority, t.resolved_by, count(*) as c
-            from halo.tickets t where t.workspace_id = workspace
-           group by 1, 2, 3) s;
-  views := views || jsonb_build_object(
-    'agent_requests', (select count(*) from halo.tickets t where t.workspace_id = workspace
-                         and t.category = 'agent_request' and t.status_category in ('open', 'in_progress')),
-    'sales', (select count(*) from halo.tickets t where t.workspace_id = workspace
-                and t.source = 'sales' and t.status_category in ('open', 'in_progress')),
-    'assigned_to_me', (select count(*) from halo.tickets t where t.workspace_id = workspace
-                         and t.assignee_id = (select auth.uid()) and t.status_category in ('open', 'in_progress')),
-    'mentions', (select count(distinct mn.ticket_id) from halo.mentions mn
-                  where mn.user_id = (select auth.uid()) and mn.workspace_id = workspace));
-
-  for saved in
-    select 'custom' as kind, ci.id, ci.filter from halo.custom_inboxes ci where ci.workspace_id = workspace
-    union all
-    select 'segment', s.id, s.filter from halo.segments s
-     where s.workspace_id = workspace and s.user_id = (select auth.uid())
-  loop
-    compiled := halo.compile_filter(saved.filter, array[workspace::text]);
-    execute format('select count(*) from api.tickets t where t.workspace_id = ($1[1])::uuid and %s', compiled.sql)
-      into n using compiled.params;
-    if saved.kind = 'custom' then
-      inboxes := inboxes || jsonb_build_object(saved.id::text, n);
-    else
-      segments := segments || jsonb_build_object(saved.id::text, n);
-    end if;
-  end loop;
-
-  select count(*) into live from halo.conversations c where c.workspace_id = workspace and c.state = 'live';
-  return jsonb_build_object('workspace_id', workspace, 'views', views, 'custom_inboxes', inboxes,
-                            'segments', segments, 'conversations', jsonb_build_object('live', live));
-end
-$$;
-grant execute on function api.inbox_counts(uuid) to authenticated, service_role;
 
 -- The conversation lists: Live Feed (live, newest first by start) and Completed (newest first by
 -- end), keyset-paginated by that timestamp and id.

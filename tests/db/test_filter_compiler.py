@@ -626,3 +626,13 @@ def test_hostile_strings_stay_values(data: Data, member: Conn) -> None:
             )
     everything, _ = run_filter(member, data, None)
     assert len(everything) == 60
+
+
+def test_status_negations_negate_the_whole_condition(data: Data, member: Conn) -> None:
+    # Regression: not_in on status once compiled to "(not (A) or (A))", which matched everything.
+    everything, _ = run_filter(member, data, None)
+    for values in (["open"], ["open", "open"], ["open", "spam", "resolved"]):
+        inside, _ = run_filter(member, data, {"field": "status", "cmp": "in", "value": values})
+        outside, _ = run_filter(member, data, {"field": "status", "cmp": "not_in", "value": values})
+        assert inside and outside
+        assert inside | outside == everything and not inside & outside
