@@ -37,23 +37,28 @@ async def _rows(context: JobContext, view: str, **equal: str) -> list[dict[str, 
 
 
 async def handle(context: JobContext) -> None:
-    inbound_id = str(context.job.payload["inbound_id"])
-    [delivery] = await _rows(context, "inbound_emails", id=inbound_id)
-    if delivery["state"] != "received":
-        return  # applied by an earlier attempt whose completion was lost
-    workspace = str(delivery["workspace_id"])
+    payload: dict[str, Any] = context.job.payload
+    inbound_id = str(payload["inbound_id"])
+    delivery = payload
+    if "storage_path" not in payload:  # jobs enqueued before 20261124120300
+        [delivery] = await _rows(context, "inbound_emails", id=inbound_id)
+    workspace = str(context.job.workspace_id)
     bucket = context.client.storage.from_(BUCKET)
-    payload = await bucket.download(delivery["storage_path"])
+    stored = await bucket.download(delivery["storage_path"])
     files: list[StoredFile] = []
     if delivery["payload_format"] == "form":
-        for entry in json.loads(payload).get("files", []):
+        for entry in json.loads(stored).get("files", []):
             data = await bucket.download(entry["path"])
             files.append(StoredFile(entry["field"], entry["filename"], entry["content_type"], data))
-    email = delivery_email(delivery["provider"], delivery["payload_format"], payload, files)
+    email = delivery_email(delivery["provider"], delivery["payload_format"], stored, files)
 
     api = context.client.schema("api")
     config = await _workspace_config(context, workspace)
-    first = inbound_document(email, config.secrets)
+    # Mail whose Message-ID is on HALO_EMAIL_DOMAIN is our own come back (a loop). Not the inbox's
+    # domain by default: colleagues mailing the inbox from that domain would look like a loop.
+    domain = get_settings().email_domain
+    own_domains = [domain] if domain else []
+    first = inbound_document(email, config.secrets, own_domains=own_domains)
 
     spam, reasons = await _spam_verdict(config, first.document)
     attachments = []
