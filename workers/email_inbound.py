@@ -14,12 +14,15 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from uuid import UUID
 
 from halo_supabase.ai import AIProvider, EmailForSpam, provider_from_settings
 from halo_supabase.inbound import StoredFile, delivery_email, inbound_document, is_trusted
 from halo_supabase.runtime import JobContext
 from halo_supabase.settings import get_settings
+from workers import email_ack
 
 __all__ = ["KIND", "handle"]
 
@@ -37,23 +40,28 @@ async def _rows(context: JobContext, view: str, **equal: str) -> list[dict[str, 
 
 
 async def handle(context: JobContext) -> None:
-    inbound_id = str(context.job.payload["inbound_id"])
-    [delivery] = await _rows(context, "inbound_emails", id=inbound_id)
-    if delivery["state"] != "received":
-        return  # applied by an earlier attempt whose completion was lost
-    workspace = str(delivery["workspace_id"])
+    payload: dict[str, Any] = context.job.payload
+    inbound_id = str(payload["inbound_id"])
+    delivery = payload
+    if "storage_path" not in payload:  # jobs enqueued before 20261124120300
+        [delivery] = await _rows(context, "inbound_emails", id=inbound_id)
+    workspace = str(context.job.workspace_id)
     bucket = context.client.storage.from_(BUCKET)
-    payload = await bucket.download(delivery["storage_path"])
+    stored = await bucket.download(delivery["storage_path"])
     files: list[StoredFile] = []
     if delivery["payload_format"] == "form":
-        for entry in json.loads(payload).get("files", []):
+        for entry in json.loads(stored).get("files", []):
             data = await bucket.download(entry["path"])
             files.append(StoredFile(entry["field"], entry["filename"], entry["content_type"], data))
-    email = delivery_email(delivery["provider"], delivery["payload_format"], payload, files)
+    email = delivery_email(delivery["provider"], delivery["payload_format"], stored, files)
 
     api = context.client.schema("api")
     config = await _workspace_config(context, workspace)
-    first = inbound_document(email, config.secrets)
+    # Mail whose Message-ID is on HALO_EMAIL_DOMAIN is our own come back (a loop). Not the inbox's
+    # domain by default: colleagues mailing the inbox from that domain would look like a loop.
+    domain = get_settings().email_domain
+    own_domains = [domain] if domain else []
+    first = inbound_document(email, config.secrets, own_domains=own_domains)
 
     spam, reasons = await _spam_verdict(config, first.document)
     attachments = []
@@ -92,6 +100,16 @@ async def handle(context: JobContext) -> None:
         cast("dict[str, str]", {"p_inbound_id": inbound_id, "p_email": document}),
     ).execute()
     outcome = cast("dict[str, Any]", response.data)
+    if (
+        outcome.get("result") == "applied"
+        and first.document["kind"] in ("new", "forward")
+        and not document["spam"]
+        and not first.classification.suppress_auto_response
+        and config.auto_acknowledge
+    ):
+        await _acknowledge(
+            context, workspace, outcome, str(first.document["customer_email"]), config
+        )
     log.info(
         "inbound applied",
         extra={
@@ -112,6 +130,8 @@ class _WorkspaceConfig:
     secrets: list[bytes]
     spam_detection: bool
     trusted: list[str]
+    auto_acknowledge: bool
+    acknowledge_text: str | None
     read_at: float
 
 
@@ -130,14 +150,52 @@ async def _workspace_config(context: JobContext, workspace: str) -> _WorkspaceCo
     secrets = (await api.rpc("email_secrets", {"p_workspace_id": workspace}).execute()).data
     settings_rows = await _rows(context, "workspace_settings", workspace_id=workspace)
     trusted = await _rows(context, "trusted_senders", workspace_id=workspace)
+    email_settings: dict[str, Any] = settings_rows[0]["email_settings"] if settings_rows else {}
     config = _WorkspaceConfig(
         secrets=[str(s).encode() for s in cast("list[str]", secrets or [])],
         spam_detection=not settings_rows or bool(settings_rows[0]["spam_detection_enabled"]),
         trusted=[str(row["pattern"]) for row in trusted],
+        auto_acknowledge=bool(email_settings.get("auto_acknowledge", False)),
+        acknowledge_text=email_settings.get("auto_acknowledge_text"),
         read_at=time.monotonic(),
     )
     _configs[workspace] = config
     return config
+
+
+async def _acknowledge(
+    context: JobContext,
+    workspace: str,
+    outcome: dict[str, Any],
+    customer: str,
+    config: _WorkspaceConfig,
+) -> None:
+    """Enqueue the acknowledgement, capped: one per ticket (dedupe key), a few per sender a day."""
+    since = datetime.now(UTC) - timedelta(days=1)
+    response = (
+        await context.client.schema("api")
+        .from_("jobs")
+        .select("payload")
+        .eq("kind", email_ack.KIND)
+        .eq("workspace_id", workspace)
+        .gte("created_at", since.isoformat())
+        .execute()
+    )
+    recent = cast("list[dict[str, Any]]", response.data)
+    sent = sum(1 for row in recent if row["payload"].get("sender") == customer.lower())
+    if sent >= email_ack.ACK_CAP_PER_SENDER:
+        log.info("acknowledgement capped", extra={"action": "email.ack.capped"})
+        return
+    await context.queue.enqueue(
+        email_ack.KIND,
+        {
+            "message_id": outcome["message_id"],
+            "sender": customer.lower(),
+            "text": config.acknowledge_text,
+        },
+        dedupe_key=f"ack:{outcome['ticket_id']}",
+        workspace_id=UUID(workspace),
+    )
 
 
 async def _spam_verdict(

@@ -21,14 +21,15 @@ from halo_supabase.mail_senders import MailSender, sender_from_settings
 from halo_supabase.runtime import JobContext
 from halo_supabase.settings import get_settings
 
-__all__ = ["KIND", "handle"]
+__all__ = ["KIND", "configured_sender", "handle"]
 
 KIND = "email.send"
 log = logging.getLogger("halo.worker.email_send")
 _sender: MailSender | None = None
 
 
-def _configured_sender() -> MailSender:
+def configured_sender() -> MailSender:
+    """The sender the settings name, built once per process."""
     global _sender
     if _sender is None:
         _sender = sender_from_settings(get_settings())
@@ -77,7 +78,7 @@ async def handle(context: JobContext, sender: MailSender | None = None) -> None:
         automatic=bool(message["automatic"]),
     )
     recipients = [str(contact["email"]), *(a.addr for a in cc)]
-    await (sender or _configured_sender()).send(email, recipients)
+    await (sender or configured_sender()).send(email, recipients)
     references = [r.strip("<>") for r in str(email.get("References", "")).split()]
     await api.rpc(
         "mark_email_sent",
@@ -99,6 +100,6 @@ async def handle(context: JobContext, sender: MailSender | None = None) -> None:
             "job_id": context.job.id,
             "ticket_id": ticket["id"],
             "recipients": len(recipients),
-            "sender": type(sender or _configured_sender()).__name__,
+            "sender": type(sender or configured_sender()).__name__,
         },
     )

@@ -168,3 +168,64 @@ async def test_webhook_to_ticket_to_threaded_reply_and_back(
             "select count(*) from halo.tickets where workspace_id = %s", (inbox.workspace_id,)
         ).fetchone()
     assert row == (1,)
+
+
+async def test_acknowledgements_are_automatic_capped_and_suppressible(
+    stack: Stack, email_gateway: str
+) -> None:
+    from workers import email_ack
+
+    inbox = new_inbox(stack.db_url)
+    with psycopg.connect(stack.db_url) as conn:
+        conn.execute(
+            "update halo.workspace_settings set email_settings ="
+            ' \'{"auto_acknowledge": true, "auto_acknowledge_text": "Got it!"}\''
+            " where workspace_id = %s",
+            (inbox.workspace_id,),
+        )
+
+    def mail(sender: str, subject: str, extra: str = "") -> str:
+        return (
+            f"From: {sender}\r\nTo: {inbox.address}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@customer.example>\r\n{extra}"
+            "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain\r\n\r\nHello\r\n"
+        )
+
+    mail_dir = scratch_dir("ack-sink") / "mail"
+    sink = MailSink(mail_dir)
+    await sink.start()
+    stop = asyncio.Event()
+    acker = Worker(
+        WorkerConfig("email-ack", email_ack.KIND, poll_seconds=0.5),
+        functools.partial(email_ack.handle, sender=SmtpSender("127.0.0.1", sink.port)),
+        connector(email_gateway, stack.service_role_key),  # type: ignore[arg-type]
+    )
+    acking = asyncio.create_task(acker.run(stop))
+    try:
+        async with (
+            httpx.AsyncClient(timeout=60) as http,
+            email_worker(email_gateway, stack.service_role_key),
+        ):
+            raws = [mail("eve@customer.example", f"Question {n}") for n in range(5)]
+            raws.append(
+                mail("ops@customer.example", "Please no", "X-Auto-Response-Suppress: All\r\n")
+            )
+            raws.append(
+                mail("bot@customer.example", "Out of office", "Auto-Submitted: auto-replied\r\n")
+            )
+            for raw in raws:
+                posted = await post_mailgun(
+                    http, email_gateway, signed_fields(inbox.address, **{"body-mime": raw})
+                )
+                assert posted.status_code == 200
+                await wait_applied(stack.db_url, inbox.address, len(raws[: raws.index(raw) + 1]))
+            await wait_for_mail(mail_dir, 3)
+            await asyncio.sleep(1.5)  # anything over the cap would arrive meanwhile
+    finally:
+        stop.set()
+        await asyncio.wait_for(acking, timeout=30)
+        await sink.stop()
+    sent = read_mailbox(mail_dir)
+    assert [m.header("X-Halo-Envelope-To") for m in sent] == ["eve@customer.example"] * 3
+    assert all(m.header("Auto-Submitted") == "auto-replied" for m in sent)
+    assert all("Got it!" in m.message.get_body(("plain",)).get_content() for m in sent)  # type: ignore[union-attr]

@@ -231,3 +231,67 @@ async def test_replies_thread_reopen_and_auto_replies_do_not(
     bodies = thread(stack.db_url, ticket_id)
     assert [kind for _, kind in bodies] == ["new", "auto_reply", "reply"]
     assert bodies[2][0] == "Still broken!"  # the quote is stripped for display
+
+
+async def test_postmark_sendgrid_and_relay_deliveries_become_tickets(
+    stack: Stack, email_gateway: str
+) -> None:
+    from tests.stack.email_support import BASIC_AUTH, RELAY_TOKEN
+
+    inbox = new_inbox(stack.db_url)
+    user, password = BASIC_AUTH.split(":")
+    async with (
+        httpx.AsyncClient(timeout=60) as http,
+        email_worker(email_gateway, stack.service_role_key),
+    ):
+        postmark = {
+            "MessageID": f"pm-{uuid.uuid4()}",
+            "OriginalRecipient": inbox.address,
+            "FromFull": {"Email": "pat@customer.example", "Name": "Pat"},
+            "ToFull": [{"Email": inbox.address, "Name": ""}],
+            "Subject": "Postmark question",
+            "Date": "Tue, 24 Nov 2026 10:00:00 +0000",
+            "Headers": [
+                {"Name": "Message-ID", "Value": f"<pm-{uuid.uuid4().hex}@customer.example>"}
+            ],
+            "TextBody": "Sent through Postmark.",
+        }
+        sent = await http.post(
+            f"{email_gateway}/functions/v1/inbound-email/postmark",
+            json=postmark,
+            auth=(user, password),
+        )
+        assert sent.status_code == 200, sent.text
+        again = await http.post(
+            f"{email_gateway}/functions/v1/inbound-email/postmark",
+            json=postmark,
+            auth=(user, password),
+        )
+        assert again.json()["duplicate"] is True  # Postmark's retry of the same MessageID
+
+        sendgrid_raw = message("sam@customer.example", inbox.address, "SendGrid raw", "Raw mode.")
+        sent = await http.post(
+            f"{email_gateway}/functions/v1/inbound-email/sendgrid",
+            data={"email": sendgrid_raw, "envelope": f'{{"to": ["{inbox.address}"]}}'},
+            auth=(user, password),
+        )
+        assert sent.status_code == 200, sent.text
+
+        relayed = message("rio@customer.example", inbox.address, "Relayed", "Via a relay.")
+        sent = await http.post(
+            f"{email_gateway}/functions/v1/inbound-email/raw",
+            params={"to": inbox.address},
+            content=relayed.encode(),
+            headers={"Authorization": f"Bearer {RELAY_TOKEN}"},
+        )
+        assert sent.status_code == 200, sent.text
+        wrong = await http.post(
+            f"{email_gateway}/functions/v1/inbound-email/raw",
+            params={"to": inbox.address},
+            content=relayed.encode(),
+            headers={"Authorization": "Bearer nope"},
+        )
+        assert wrong.status_code == 401
+        await wait_applied(stack.db_url, inbox.address, 3)
+    subjects = sorted(subject for _, subject, _ in tickets(stack.db_url, inbox.workspace_id))
+    assert subjects == ["Postmark question", "Relayed", "SendGrid raw"]
