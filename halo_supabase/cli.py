@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -656,8 +655,6 @@ def bench_views(rounds: int, db_url: str | None, api_url: str | None) -> None:
     """p50/p95 of the inbox views, counts, filter, search and keyset paging on `halo seed` data."""
     from halo_supabase.bench.views import run_views_benchmark
 
-    # One log line per benchmark request would bury the table.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = get_settings()
     run_views_benchmark(settings, db_url or settings.db_url, api_url or settings.url, rounds, out)
 
@@ -679,9 +676,6 @@ def bench_auth(requests: int) -> None:
     """Requests/s and p50/p95 of sign-in, refresh and GET /user on a scratch stack."""
     from halo_supabase.bench.auth import run_auth_benchmark
 
-    # One log line per benchmark request would drown the table and slow the client down.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
     run_auth_benchmark(get_settings(), requests, out)
 
 
@@ -692,8 +686,6 @@ def bench_storage(count: int) -> None:
     """Time Storage uploads, downloads, listing, signing and Edge Function calls."""
     from halo_supabase.bench.storage import run_storage_benchmark
 
-    # One line per request from the clients' HTTP library would bury the table.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     run_storage_benchmark(get_settings(), count, out)
 
 
@@ -732,7 +724,6 @@ def bench_ingest(
     """Signed webhooks → edge function → worker → ticket.created broadcast, on scratch servers."""
     from halo_supabase.bench.ingest import run_ingest_benchmark
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     run_ingest_benchmark(get_settings(), out, count, concurrency, rate, paced, worker_concurrency)
 
 

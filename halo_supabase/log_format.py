@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import time
 
+from halo_supabase.logs import quiet_body_logging
+
 __all__ = ["KeyValueFormatter", "configure_service_logging"]
 
 # Attributes every LogRecord has; anything else came from `extra=`.
@@ -51,6 +53,6 @@ def configure_service_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Client libraries log each request and every reconnect attempt at INFO; ours say what matters.
-    for noisy in ("httpx", "realtime", "websockets", "hpack"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # Client libraries log each request and reconnect at INFO and bodies at DEBUG; ours say what
+    # matters, without bodies or addresses.
+    quiet_body_logging(level)
