@@ -638,12 +638,19 @@ def bench_db(runs: int) -> None:
 
 @bench.command("rest")
 @click.option("--seconds", default=3.0, show_default=True, help="Measurement time per table cell.")
+@click.option(
+    "--direct",
+    type=click.Choice(["asyncpg", "psycopg"]),
+    default="psycopg",
+    show_default=True,
+    help="Driver of the direct-SQL column (asyncpg is the gateway's own).",
+)
 @_reports_errors
-def bench_rest(seconds: float) -> None:
+def bench_rest(seconds: float, direct: str) -> None:
     """Requests/s and latency of /rest/v1 vs the same queries sent directly, at 1 and 16 clients."""
     from halo_supabase.bench.rest import run_rest_benchmark
 
-    run_rest_benchmark(get_settings(), seconds, out)
+    run_rest_benchmark(get_settings(), seconds, out, direct)
 
 
 @bench.command("views")
