@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial, wraps
@@ -235,11 +236,26 @@ def _start_database() -> LocalDatabase:
     return database
 
 
+def _stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    """SIGTERM each (workers finish or release their jobs), wait, SIGKILL what outlives `timeout`."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @main.command("dev")
 @_reports_errors
 def dev() -> None:
     """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed, gateway,
     and every worker (`halo worker all`)."""
+    from halo_supabase.demo import DEMO_PASSWORD, demo_logins
     from halo_supabase.local.gateway.server import build_server, run_serving
 
     began = time.monotonic()
@@ -272,18 +288,44 @@ def dev() -> None:
             f"workers running (`halo jobs list`)"
         )
         console.print("\n".join(env_lines(settings, database.url)), markup=False)
+        logins = demo_logins(database.url)
+        if logins:
+            console.print(f"demo logins (password {DEMO_PASSWORD}, from supabase/seed.sql):")
+            for login in logins:
+                console.print(
+                    f"  {login.email:<24} {login.workspace:<20} {login.role} · Inbox: "
+                    f"{login.inbox_permission}",
+                    markup=False,
+                )
         console.print(
             f"[bold green]ready[/] in {time.monotonic() - began:.1f}s; Ctrl-C stops the stack "
             f"(PostgreSQL log: {database.cluster.log_file})"
         )
+        # From now on a Ctrl-C or SIGTERM stops the workers first, while the gateway still serves
+        # them (they finish or release their jobs through it), then the gateway; a second one
+        # stops the gateway at once.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop_workers_then_gateway())
+
+    stopping: list[threading.Thread] = []
+
+    def stop_workers_then_gateway() -> None:
+        if stopping:
+            server.should_exit = True
+            return
+        console.print("stopping the workers…")
+
+        def run() -> None:
+            _stop_processes(workers, settings.worker_shutdown_grace_seconds + 15)
+            server.should_exit = True
+
+        stopping.append(threading.Thread(target=run, daemon=True))
+        stopping[0].start()
 
     try:
         run_serving(server, announce)
     finally:
-        console.print("stopping…")
-        for process in workers:
-            process.terminate()  # SIGTERM: they finish or release their jobs
-            process.wait(timeout=settings.worker_shutdown_grace_seconds + 15)
+        _stop_processes(workers, settings.worker_shutdown_grace_seconds + 15)
         database.cluster.stop()
         console.print("stopped")
     if not server.started:

@@ -17,17 +17,55 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import bcrypt
 import httpx
+import psycopg
 from dotenv import dotenv_values
 
 from halo_supabase.errors import ConfigError
 from halo_supabase.settings import Settings
 
-__all__ = ["DEMO_ADDRESS", "run_demo"]
+__all__ = ["DEMO_ADDRESS", "DEMO_PASSWORD", "DemoLogin", "demo_logins", "run_demo"]
 
 DEMO_ADDRESS = "support@acme.test"  # the seed's Acme Support inbox
+DEMO_PASSWORD = "halo-demo-2026"  # every teammate of supabase/seed.sql signs in with it
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    workspace: str
+    role: str
+    inbox_permission: str
+
+
+def demo_logins(db_url: str) -> list[DemoLogin]:
+    """The teammates of the local database who sign in with DEMO_PASSWORD (checked against each
+    stored hash, so a changed password or a real account is never listed)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select u.email, w.name, m.role, m.inbox_permission, u.encrypted_password"
+            " from halo.members m join auth.users u on u.id = m.user_id"
+            " join halo.workspaces w on w.id = m.workspace_id"
+            " where u.encrypted_password like '$2%' order by w.name, u.email limit 50"
+        ).fetchall()
+    return [
+        DemoLogin(email, workspace, role, permission)
+        for email, workspace, role, permission, encrypted in rows
+        if _is_demo_password(encrypted)
+    ]
+
+
+def _is_demo_password(encrypted: str) -> bool:
+    try:
+        return bcrypt.checkpw(DEMO_PASSWORD.encode(), encrypted.encode("ascii"))
+    except ValueError:
+        return False
+
+
 _MESSAGE_ID = re.compile(
     rb"^Message-ID:[^\r\n]*(\r?\n[ \t][^\r\n]*)*\r?\n", re.IGNORECASE | re.MULTILINE
 )

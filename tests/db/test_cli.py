@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -17,6 +18,7 @@ import pytest
 
 from halo_supabase.local.ports import free_port
 from tests.conftest import REPO, scratch_dir
+from workers import REGISTRY
 
 HALO = [sys.executable, "-m", "halo_supabase.cli"]
 
@@ -143,6 +145,9 @@ def test_dev_runs_in_the_foreground_and_stops_cleanly(halo_env: dict[str, str]) 
         assert "ready" in output, output
         assert "PostgreSQL" in output and "seed applied" in output
         assert "workers running" in output and "SMTP sink" in output
+        # Only logins that really sign in with the demo password are listed.
+        assert "demo logins (password halo-demo-2026" in output
+        assert re.search(r"agent@acme\.test +Acme Support +member · Inbox: reply", output)
         health = httpx.get(f"http://127.0.0.1:{halo_env['HALO_API_PORT']}/health")
         assert health.status_code == 200
         url = halo(halo_env, "db", "url").stdout.strip()
@@ -150,8 +155,15 @@ def test_dev_runs_in_the_foreground_and_stops_cleanly(halo_env: dict[str, str]) 
             assert conn.execute(
                 "select count(*) from supabase_migrations.seed_files"
             ).fetchone() == (1,)
+        _read_until(process, "doorbell.subscribed", timeout=30)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
+        assert process.stderr is not None
+        shutdown = process.stderr.read()
+        # The workers stop first, while the gateway still answers them: no connection errors.
+        assert shutdown.index("stopping the workers") < shutdown.index("stopped\n"), shutdown
+        assert shutdown.count("action=worker.stopped") == len(REGISTRY), shutdown
+        assert "level=error" not in shutdown, shutdown
     finally:
         if process.poll() is None:
             process.kill()
