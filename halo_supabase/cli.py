@@ -223,6 +223,17 @@ def env() -> None:
     out.print("\n".join(env_lines(settings, db_url)))
 
 
+def _ensure_function_secrets(settings: Settings) -> None:
+    from halo_supabase.local.function_secrets import ensure_local_function_secrets
+
+    added = ensure_local_function_secrets(settings.functions_path)
+    if added:
+        console.print(
+            f"[green]✓[/] local webhook secrets {', '.join(added)} written to "
+            f"{settings.functions_path / '.env'}"
+        )
+
+
 def _start_database() -> LocalDatabase:
     database = _database()
     with console.status("starting PostgreSQL…"):
@@ -251,8 +262,11 @@ def _stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float) ->
 
 
 @main.command("dev")
+@click.option(
+    "--demo", "with_demo", is_flag=True, help="Also run `halo demo` once the stack is ready."
+)
 @_reports_errors
-def dev() -> None:
+def dev(with_demo: bool) -> None:
     """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed, gateway,
     and every worker (`halo worker all`)."""
     from halo_supabase.demo import DEMO_PASSWORD, demo_logins
@@ -261,6 +275,7 @@ def dev() -> None:
     began = time.monotonic()
     database = _start_database()
     settings = database.settings
+    _ensure_function_secrets(settings)
     server = build_server(settings)
     # Until uvicorn installs its own handlers, a Ctrl-C or SIGTERM still asks it to exit.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -276,7 +291,7 @@ def dev() -> None:
         # they would beside a hosted project; they reach the stack only through the gateway.
         # A session of their own: a terminal's Ctrl-C reaches only `halo dev`, which then stops
         # them with one SIGTERM (a second signal would make them exit without draining).
-        for command in (["mail", "sink"], ["worker", "all"]):
+        for command in (["mail", "sink"], ["worker", "all"], *([["demo"]] if with_demo else [])):
             workers.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "halo_supabase.cli", *command],
@@ -339,6 +354,7 @@ def up() -> None:
     from halo_supabase.local.gateway.server import GatewayProcess
 
     database = _start_database()
+    _ensure_function_secrets(database.settings)
     gateway = GatewayProcess(database.settings)
     pid, already = gateway.start()
     console.print(

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import httpx
 import psycopg
 import pytest
+from dotenv import dotenv_values
 
 from halo_supabase.local.ports import free_port
 from tests.conftest import REPO, scratch_dir
@@ -145,6 +146,9 @@ def test_dev_runs_in_the_foreground_and_stops_cleanly(halo_env: dict[str, str]) 
         assert "ready" in output, output
         assert "PostgreSQL" in output and "seed applied" in output
         assert "workers running" in output and "SMTP sink" in output
+        # A fresh checkout gets local webhook secrets, so `halo demo` can sign its posts.
+        functions_env = dotenv_values(REPO / "supabase" / "functions" / ".env")
+        assert functions_env.get("MAILGUN_WEBHOOK_SIGNING_KEY"), "no local signing key"
         # Only logins that really sign in with the demo password are listed.
         assert "demo logins (password halo-demo-2026" in output
         assert re.search(r"agent@acme\.test +Acme Support +member · Inbox: reply", output)
