@@ -40,6 +40,7 @@ as $$
   order by t.created_at, t.id
   limit 1
 $$;
+grant execute on function halo.conversation_ticket(uuid) to service_role;
 
 -- One thread: a conversation message (not a whisper) joins the conversation's ticket, and a chat
 -- reply on a conversation's ticket joins the conversation (so it reaches the widget). Runs after
@@ -136,6 +137,9 @@ begin
   end if;
   ticket_id := halo.conversation_ticket(p_conversation_id);
   if ticket_id is not null then
+    -- Messages written before the link existed (imported history) join it now.
+    update halo.messages m set ticket_id = open_conversation_ticket.ticket_id
+     where m.conversation_id = p_conversation_id and m.ticket_id is null and m.kind <> 'whisper';
     created := false;
     return;
   end if;
@@ -201,7 +205,7 @@ begin
   created := true;
 end
 $$;
-revoke execute on function halo.open_conversation_ticket(uuid, text, text, uuid, text, text) from public;
+grant execute on function halo.open_conversation_ticket(uuid, text, text, uuid, text, text) to service_role;
 
 -- policies ----------------------------------------------------------------------------------------
 
