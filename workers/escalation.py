@@ -67,9 +67,13 @@ async def handle(context: JobContext) -> None:
     payload: dict[str, Any] = context.job.payload
     api = context.client.schema("api")
     conversation_id = str(payload["conversation_id"])
+    # postgrest-py annotates params as dict[str, str]; any JSON is sent unchanged.
     response = await api.rpc(
         "escalation_context",
-        {"p_conversation_id": conversation_id, "p_message_id": payload.get("message_id")},
+        cast(
+            "dict[str, str]",
+            {"p_conversation_id": conversation_id, "p_message_id": payload.get("message_id")},
+        ),
     ).execute()
     turn = cast("dict[str, Any] | None", response.data)
     if turn is None:
@@ -88,12 +92,15 @@ async def handle(context: JobContext) -> None:
     ticket = (
         await api.rpc(
             "escalate_conversation",
-            {
-                "p_conversation_id": conversation_id,
-                "p_reason": reason_text(decision, turn),
-                "p_reason_code": decision.reason,
-                "p_priority": decision.priority,
-            },
+            cast(
+                "dict[str, str]",
+                {
+                    "p_conversation_id": conversation_id,
+                    "p_reason": reason_text(decision, turn),
+                    "p_reason_code": decision.reason,
+                    "p_priority": decision.priority,
+                },
+            ),
         ).execute()
     ).data
     log.info(

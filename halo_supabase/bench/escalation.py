@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import psycopg
@@ -123,7 +123,7 @@ async def _escalate(
     run = Escalations()
     everyone_heard = asyncio.Event()
 
-    def heard(message: dict[str, Any]) -> None:
+    def heard(message: Any) -> None:
         conversation = message["payload"].get("conversation_id")
         if conversation in run.committed_at and conversation not in run.heard_at:
             run.heard_at[conversation] = time.monotonic()
@@ -131,11 +131,12 @@ async def _escalate(
                 everyone_heard.set()
 
     channel = client.channel(
-        f"workspace:{WORKSPACE}", RealtimeChannelOptions(config={"private": True})
+        f"workspace:{WORKSPACE}",
+        RealtimeChannelOptions(config={"broadcast": None, "presence": None, "private": True}),
     )
     channel.on_broadcast("ticket.created", heard)
     await channel.subscribe()
-    conversations = []
+    conversations: list[str] = []
     for _ in range(count):
         started = await api.rpc(
             "start_conversation",
@@ -145,19 +146,22 @@ async def _escalate(
                 "p_session_id": str(uuid.uuid4()),
             },
         ).execute()
-        conversations.append(started.data["id"])
+        conversations.append(str(cast("dict[str, Any]", started.data)["id"]))
 
     async def one(conversation: str) -> None:
         sent = time.monotonic()
         await api.rpc(
             "add_conversation_message",
-            {
-                "p_conversation_id": conversation,
-                "p_role": "ai",
-                "p_text": "Let me get a teammate for this.",
-                "p_confidence": 30,
-                "p_tool_calls": [{"name": "escalate", "arguments": {"reason": "bench"}}],
-            },
+            cast(  # postgrest-py annotates params as dict[str, str]; any JSON is sent unchanged
+                "dict[str, str]",
+                {
+                    "p_conversation_id": conversation,
+                    "p_role": "ai",
+                    "p_text": "Let me get a teammate for this.",
+                    "p_confidence": 30,
+                    "p_tool_calls": [{"name": "escalate", "arguments": {"reason": "bench"}}],
+                },
+            ),
         ).execute()
         run.committed_at[conversation] = time.monotonic()
         run.rpc_ms.append((run.committed_at[conversation] - sent) * 1000)
