@@ -30,12 +30,14 @@ create table halo.widget_states (
 create index widget_states_workspace_id_idx on halo.widget_states (workspace_id);
 
 create table halo.queued_replies (
+  -- Delivery order: the order the replies were written (created_at ties within a transaction).
+  seq bigint generated always as identity,
   message_id uuid primary key references halo.messages (id) on delete cascade,
   conversation_id uuid not null references halo.conversations (id) on delete cascade,
   workspace_id uuid not null references halo.workspaces (id) on delete cascade,
   queued_at timestamptz not null default now()
 );
-create index queued_replies_conversation_idx on halo.queued_replies (conversation_id, queued_at);
+create index queued_replies_conversation_idx on halo.queued_replies (conversation_id, seq);
 create index queued_replies_workspace_id_idx on halo.queued_replies (workspace_id);
 
 -- triggers ----------------------------------------------------------------------------------------
@@ -122,6 +124,29 @@ begin
 end
 $$;
 grant execute on function halo.conversation_for_api(uuid, uuid, boolean) to service_role;
+
+-- The conversation a teammate acts on (take over, pass back), locked: "not found" without Inbox:
+-- View in its workspace, 42501 without Inbox: Reply. The service role (no user) passes.
+create function halo.conversation_for_teammate(p_conversation_id uuid, p_action text)
+returns halo.conversations
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  conv halo.conversations;
+begin
+  select * into conv from halo.conversations where id = p_conversation_id for update;
+  if conv.id is null or (auth.uid() is not null
+                         and conv.workspace_id not in (select halo.inbox_workspaces('view'))) then
+    raise exception 'conversation % does not exist', p_conversation_id using errcode = 'P0002';
+  end if;
+  if auth.uid() is not null and conv.workspace_id not in (select halo.inbox_workspaces('reply')) then
+    raise exception '% needs Inbox: Reply permission', p_action using errcode = '42501';
+  end if;
+  return conv;
+end
+$$;
 
 -- Normalizes tool calls to [{"name", "arguments"?}]: each element is a tool name or an object
 -- with one; at most 50.
@@ -443,10 +468,11 @@ begin
   if p_open then
     return query
       with delivered as (
-        delete from halo.queued_replies q where q.conversation_id = conv.id returning q.message_id
+        delete from halo.queued_replies q where q.conversation_id = conv.id
+        returning q.message_id, q.seq
       )
       select m.* from api.messages m join delivered d on d.message_id = m.id
-      order by m.created_at, m.id;
+      order by d.seq;
   end if;
 end
 $$;
@@ -536,12 +562,17 @@ as $$
 declare
   conv halo.conversations := halo.conversation_for_api(p_conversation_id, null);
   reply record;
+  used text[];
   result jsonb;
 begin
   if conv.state <> 'live' or conv.ai_paused or conv.ai_agent_id is null
      or halo.conversation_ticket(conv.id) is not null then
     return null;
   end if;
+  -- The tools the AI called so far in the conversation (knowledge and web search are gates).
+  select coalesce(array_agg(distinct call ->> 'name'), '{}') into used
+  from halo.ai_replies r, jsonb_array_elements(r.tool_calls) call
+  where r.conversation_id = conv.id;
   select m.id, m.body_text, m.created_at, r.confidence, r.tool_calls into reply
   from halo.ai_replies r join halo.messages m on m.id = r.message_id
   where r.conversation_id = conv.id and (p_message_id is null or r.message_id = p_message_id)
@@ -566,10 +597,8 @@ begin
     'ai_turns', (select count(*) from halo.ai_replies r
                  where r.conversation_id = conv.id
                    and (reply.created_at is null or r.created_at <= reply.created_at)),
-    'knowledge_searched', exists (select 1 from halo.ai_replies r, jsonb_array_elements(r.tool_calls) call
-                                  where r.conversation_id = conv.id and call ->> 'name' = 'knowledge_search'),
-    'web_searched', exists (select 1 from halo.ai_replies r, jsonb_array_elements(r.tool_calls) call
-                            where r.conversation_id = conv.id and call ->> 'name' = 'web_search'),
+    'knowledge_searched', 'knowledge_search' = any (used),
+    'web_searched', 'web_search' = any (used),
     'contact_traits', coalesce(ct.traits, '{}') || coalesce(ct.custom_fields, '{}')
       || jsonb_strip_nulls(jsonb_build_object('email', ct.email, 'name', ct.name,
            'company', case when co.id is not null then
@@ -647,13 +676,7 @@ begin
   if me is null then
     raise exception 'taking over needs a signed-in teammate' using errcode = '42501';
   end if;
-  select * into conv from halo.conversations where id = p_conversation_id for update;
-  if conv.id is null or conv.workspace_id not in (select halo.inbox_workspaces('view')) then
-    raise exception 'conversation % does not exist', p_conversation_id using errcode = 'P0002';
-  end if;
-  if conv.workspace_id not in (select halo.inbox_workspaces('reply')) then
-    raise exception 'taking over needs Inbox: Reply permission' using errcode = '42501';
-  end if;
+  conv := halo.conversation_for_teammate(p_conversation_id, 'taking over');
   select * into ticket from halo.tickets where id = halo.conversation_ticket(conv.id) for update;
   if ticket.id is not null and conv.ai_paused and ticket.assignee_id is not null then
     if ticket.assignee_id <> me then
@@ -709,17 +732,9 @@ security definer
 set search_path = ''
 as $$
 declare
-  conv halo.conversations;
+  conv halo.conversations := halo.conversation_for_teammate(p_conversation_id, 'passing back to the AI');
   result api.conversations;
 begin
-  select * into conv from halo.conversations where id = p_conversation_id for update;
-  if conv.id is null or (auth.uid() is not null
-                         and conv.workspace_id not in (select halo.inbox_workspaces('view'))) then
-    raise exception 'conversation % does not exist', p_conversation_id using errcode = 'P0002';
-  end if;
-  if auth.uid() is not null and conv.workspace_id not in (select halo.inbox_workspaces('reply')) then
-    raise exception 'passing back to the AI needs Inbox: Reply permission' using errcode = '42501';
-  end if;
   if conv.ai_paused then
     if conv.state <> 'live' then
       raise exception 'conversation % is completed; the AI cannot take it back', p_conversation_id

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import UUID
 
-from halo_supabase.runtime import Worker, WorkerConfig
-from tests.stack.email_support import connector
+from tests.stack.email_support import running_worker
 from tests.stack.inbox_support import Inbox
 from workers import escalation
 
@@ -91,17 +89,5 @@ def tickets_of(inbox: Inbox, conversation_id: UUID) -> list[dict[str, Any]]:
     return rows
 
 
-@asynccontextmanager
-async def escalation_worker(url: str, key: str) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    worker = Worker(
-        WorkerConfig("escalation", escalation.KIND, poll_seconds=0.5, concurrency=4),
-        escalation.handle,
-        connector(url, key),  # type: ignore[arg-type]
-    )
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
+def escalation_worker(url: str, key: str) -> AbstractAsyncContextManager[None]:
+    return running_worker(url, key, "escalation", escalation.KIND, escalation.handle)
