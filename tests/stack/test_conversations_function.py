@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from halo_supabase.local.ports import free_port
+from halo_supabase.models import Conversation
 from tests.conftest import REPO, scratch_dir
 from tests.db.demo import GLOBEX
 from tests.stack.conftest import Stack, run_gateway
@@ -128,7 +129,7 @@ def test_another_workspaces_conversation_is_not_found_and_untouched(
         answer = globex.post(path, body)
         assert answer.status_code == 404, (path, answer.text)
     assert message_count(inbox, cid) == 0
-    assert inbox.service.rows(type(conversation), id=conversation.id)[0].state == "live"
+    assert inbox.service.rows(Conversation, id=conversation.id)[0].state == "live"
 
 
 def test_bad_input_is_named_and_writes_nothing(
