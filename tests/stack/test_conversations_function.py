@@ -82,7 +82,10 @@ def test_a_session_through_the_function(functions_url: str, acme_key: str, inbox
     assert answered.status_code == 201 and answered.json()["author_kind"] == "ai_agent"
     assert runtime.post(f"/{cid}/heartbeat").status_code == 200
     assert runtime.post(f"/{cid}/widget", {"open": False}).json() == {"delivered": []}
+    assert runtime.http.get(f"/{cid}").json()["ai_paused"] is False
     inbox.agent.take_over(UUID(cid))
+    assert runtime.http.get(f"/{cid}").json()["ai_paused"] is True
+    assert runtime.post(f"/{cid}").status_code == 405
     paused = runtime.post(f"/{cid}/messages", {"role": "ai", "text": "Anything else?"})
     assert paused.status_code == 409 and "paused" in paused.json()["error"]
     reopened = runtime.post(f"/{cid}/widget", {"open": True})
@@ -128,6 +131,7 @@ def test_another_workspaces_conversation_is_not_found_and_untouched(
     ]:
         answer = globex.post(path, body)
         assert answer.status_code == 404, (path, answer.text)
+    assert globex.http.get(f"/{cid}").status_code == 404
     assert message_count(inbox, cid) == 0
     assert inbox.service.rows(Conversation, id=conversation.id)[0].state == "live"
 
