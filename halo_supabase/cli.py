@@ -803,7 +803,6 @@ def bench_escalation(count: int, rate: float, rounds: int) -> None:
     """AI reply enqueue cost and escalation → ticket.created latency, on scratch servers."""
     from halo_supabase.bench.escalation import run_escalation_benchmark
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     run_escalation_benchmark(get_settings(), out, count, rate, rounds)
 
 
