@@ -179,6 +179,11 @@ class HaloApi(InboxMethods, ConversationMethods):
     def complete_job(self, job_id: int, lease_token: UUID) -> None:
         self.call("complete_job", job_id=job_id, lease_token=lease_token)
 
+    def complete_jobs(self, leases: list[tuple[int, UUID]]) -> list[int]:
+        """Complete leased jobs in one call; returns the ids whose lease was lost."""
+        entries = [{"id": job_id, "lease_token": str(token)} for job_id, token in leases]
+        return [int(job_id) for job_id in self.call("complete_jobs", jobs=entries) or []]
+
     def fail_job(
         self, job_id: int, lease_token: UUID, error: str, retry_in_seconds: int | None = None
     ) -> Job:
@@ -212,23 +217,28 @@ class HaloApi(InboxMethods, ConversationMethods):
         self,
         provider: str,
         recipient: str,
-        storage_path: str,
+        storage_path: str | None,
         payload_format: str,
         size_bytes: int,
         provider_message_id: str | None = None,
         token: str | None = None,
+        raw: str | None = None,
     ) -> dict[str, Any]:
+        """Record a delivery whose bytes are in Storage (`storage_path`) or inline (`raw`)."""
+        optional = {"provider_message_id": provider_message_id, "token": token, "raw": raw}
         return cast(
             "dict[str, Any]",
-            self.call(
+            self._send(
                 "receive_inbound_email",
-                provider=provider,
-                recipient=recipient,
-                storage_path=storage_path,
-                payload_format=payload_format,
-                size_bytes=size_bytes,
-                provider_message_id=provider_message_id,
-                token=token,
+                {
+                    "provider": provider,
+                    "recipient": recipient,
+                    # Sent even when None: the SQL parameter has no default.
+                    "storage_path": storage_path,
+                    "payload_format": payload_format,
+                    "size_bytes": size_bytes,
+                    **{k: v for k, v in optional.items() if v is not None},
+                },
             ),
         )
 

@@ -39,7 +39,7 @@ from postgrest import APIError
 from realtime import RealtimeChannelOptions
 
 from halo_supabase.errors import LeaseLostError
-from halo_supabase.jobs import JobQueue
+from halo_supabase.jobs import CompletionBatcher, JobQueue
 from halo_supabase.models import Job
 from supabase import AsyncClient
 
@@ -112,6 +112,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         client = await self._connect()
         queue = JobQueue(client)
+        completions = CompletionBatcher(queue)  # one RPC per group of jobs that finish together
         doorbell = asyncio.create_task(self._watch_doorbell(client, stop))
         stopping = asyncio.create_task(stop.wait())
         log.info(
@@ -150,7 +151,9 @@ class Worker:
                         log.info("backend back", extra={"action": "worker.backend_recovered"})
                     failures = 0
                     for job in claimed:
-                        self._start(job, JobContext(job, queue, client, self.worker_id))
+                        self._start(
+                            job, JobContext(job, queue, client, self.worker_id), completions
+                        )
                     if claimed:
                         log.debug(
                             "claimed",
@@ -173,8 +176,8 @@ class Worker:
                 await client.remove_all_channels()
             log.info("worker stopped", extra={"action": "worker.stopped", "worker": self.worker_id})
 
-    def _start(self, job: Job, context: JobContext) -> None:
-        task = asyncio.create_task(self._run_job(context))
+    def _start(self, job: Job, context: JobContext, completions: CompletionBatcher) -> None:
+        task = asyncio.create_task(self._run_job(context, completions))
         self._state.running[job.id] = task
 
         def finished(_: asyncio.Task[None]) -> None:
@@ -197,7 +200,7 @@ class Worker:
 
     # -- one job -------------------------------------------------------------------------------
 
-    async def _run_job(self, context: JobContext) -> None:
+    async def _run_job(self, context: JobContext, completions: CompletionBatcher) -> None:
         job, queue = context.job, context.queue
         started = time.monotonic()
         keeper = asyncio.create_task(self._keep_lease(queue, job))
@@ -227,7 +230,7 @@ class Worker:
             await self._settle("fail", lambda: queue.fail(job, error), extra)
         else:
             keeper.cancel()
-            await self._settle("complete", lambda: queue.complete(job), extra)
+            await self._settle("complete", lambda: completions.complete(job), extra)
             log.info(
                 "job done",
                 extra={

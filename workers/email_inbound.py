@@ -1,6 +1,7 @@
 """`email.inbound`: one stored webhook delivery → a ticket update, through the Supabase APIs.
 
-Reads the delivery row and its bytes (Storage, service key), rebuilds and parses the mail
+Reads the delivery's bytes (inline in the job for small text deliveries, else from Storage,
+service key), rebuilds and parses the mail
 (`halo_supabase.inbound`), stores attachments, decides spam (trusted senders, then the AI
 provider's classifier, unless the workspace turned detection off), and calls
 `api.apply_inbound_email` once. Idempotent: the SQL function returns the first outcome when a
@@ -43,11 +44,14 @@ async def handle(context: JobContext) -> None:
     payload: dict[str, Any] = context.job.payload
     inbound_id = str(payload["inbound_id"])
     delivery = payload
-    if "storage_path" not in payload:  # jobs enqueued before 20261124120300
+    if "storage_path" not in payload and "raw" not in payload:  # enqueued before 20261124120300
         [delivery] = await _rows(context, "inbound_emails", id=inbound_id)
     workspace = str(context.job.workspace_id)
     bucket = context.client.storage.from_(BUCKET)
-    stored = await bucket.download(delivery["storage_path"])
+    if "raw" in delivery:  # small text deliveries are stored inline (20261124150100)
+        stored = str(delivery["raw"]).encode()
+    else:
+        stored = await bucket.download(delivery["storage_path"])
     files: list[StoredFile] = []
     if delivery["payload_format"] == "form":
         for entry in json.loads(stored).get("files", []):

@@ -10,6 +10,8 @@ Two runs: **throughput** (N webhooks from `concurrency` senders as fast as they 
 **latency** (a paced stream at `rate` emails/s). Latency is webhook accepted (the 2xx) →
 `ticket.created` received, matched through the delivery id the function returns and the ticket it
 became. Lost = accepted deliveries without a ticket; duplicated = messages beyond one per email.
+Each run also prints the CPU time every component spent per email (from /proc): on a machine
+shared with other work that figure moves far less than the wall-clock ones.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,6 +59,7 @@ class Run:
     refused: int = 0
     started: float = 0.0
     sent_done: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # component → CPU seconds in the run
 
 
 class Stack:
@@ -158,6 +162,55 @@ class Stack:
             "signature": signature,
             "body-mime": raw,
         }
+
+
+def _process_tree_cpu() -> dict[int, tuple[int, str, float]]:
+    """pid → (parent pid, command line, user + system CPU seconds) of every process we can read."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    table: dict[int, tuple[int, str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        table[int(entry)] = (
+            int(fields[1]),
+            cmdline.replace(b"\0", b" ").decode(errors="replace"),
+            (int(fields[11]) + int(fields[12])) / ticks,
+        )
+    return table
+
+
+def _cpu_by_component(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by PostgreSQL, the gateway, Deno, the worker and this bench."""
+    table = _process_tree_cpu()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+
+    def tree(root: int | None) -> list[int]:
+        found, todo = [], [root] if root in table else []
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    gateway, worker = (process.pid for process in stack.processes)
+    usage = {
+        "postgres": sum(table[p][2] for p in tree(stack.cluster.running_pid())),
+        "gateway": 0.0,
+        "deno": 0.0,
+        "worker": sum(table[p][2] for p in tree(worker)),
+        "bench": sum(os.times()[:2]),
+    }
+    for pid in tree(gateway):
+        usage["deno" if "deno" in table[pid][1] else "gateway"] += table[pid][2]
+    return usage
 
 
 def _percentiles(values: Sequence[float]) -> tuple[float, float, float]:
@@ -271,7 +324,19 @@ def _report(out: Console, name: str, run: Run, mapping: dict[str, str], db_url: 
     table.add_row("accepted → broadcast p50 / p95 / p99", f"{p50:.0f} / {p95:.0f} / {p99:.0f} ms")
     table.add_row("lost (accepted, no ticket)", str(accepted - len(mapping)))
     table.add_row("duplicated messages", str(messages - distinct))
+    per_email = {name: seconds * 1000 / max(accepted, 1) for name, seconds in run.cpu.items()}
+    table.add_row(
+        "CPU ms per email",
+        " · ".join(f"{name} {ms:.1f}" for name, ms in per_email.items())
+        + f" · total {sum(per_email.values()):.1f}",
+    )
+    table.add_row("load average (1 min)", f"{os.getloadavg()[0]:.2f}")
     out.print(table)
+
+
+def _charge_cpu(stack: Stack, run: Run, before: dict[str, float]) -> None:
+    after = _cpu_by_component(stack)
+    run.cpu = {name: after[name] - before[name] for name in after}
 
 
 async def _measure(
@@ -281,13 +346,17 @@ async def _measure(
     client = await _listen(stack, run_ref)
     try:
         out.print(f"throughput: {count} webhooks, {concurrency} concurrent senders…")
+        before = _cpu_by_component(stack)
         await _throughput(stack, run_ref[0], count, concurrency)
         mapping = await _settle(stack, run_ref[0], timeout=600)
+        _charge_cpu(stack, run_ref[0], before)
         _report(out, "throughput", run_ref[0], mapping, stack.cluster.url())
         run_ref[0] = Run()
         out.print(f"latency: {paced} webhooks paced at {rate:g}/s…")
+        before = _cpu_by_component(stack)
         await _paced(stack, run_ref[0], paced, rate)
         mapping = await _settle(stack, run_ref[0], timeout=300)
+        _charge_cpu(stack, run_ref[0], before)
         _report(out, f"latency at {rate:g} emails/s", run_ref[0], mapping, stack.cluster.url())
     finally:
         await client.remove_all_channels()

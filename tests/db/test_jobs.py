@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import Counter
@@ -229,3 +230,78 @@ def test_an_outbound_email_enqueues_its_send_job_in_the_same_transaction(inbox_d
 def test_claim_validates_its_arguments(service: Conn) -> None:
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="p_batch must be between"):
         service.execute("select * from api.claim_jobs('x', 'w', 0)")
+
+
+def complete_jobs(conn: Conn, entries: object) -> list[int]:
+    row = conn.execute("select api.complete_jobs(%s::jsonb)", (json.dumps(entries),)).fetchone()
+    assert row is not None
+    return list(row[0])  # type: ignore[call-overload]
+
+
+def test_complete_jobs_completes_held_leases_and_returns_the_lost_ones(
+    inbox_db: str, service: Conn
+) -> None:
+    job_kind = kind()
+    for _ in range(4):
+        service.execute("select api.enqueue_job(%s)", (job_kind,))
+    held = claim(service, job_kind, batch=4)
+    (a, token_a), (b, token_b), (c, token_c), (d, _) = held
+    expire(inbox_db, b)
+    [(_, new_token_b)] = claim(service, job_kind)  # b's lease passed to another worker
+    lost = complete_jobs(
+        service,
+        [
+            {"id": a, "lease_token": str(token_a)},
+            {"id": b, "lease_token": str(token_b)},  # the old holder's token
+            {"id": c, "lease_token": str(token_c)},
+            {"id": d, "lease_token": str(uuid.uuid4())},  # a token that never held it
+            {"id": 0, "lease_token": str(uuid.uuid4())},  # no such job
+        ],
+    )
+    assert lost == sorted([0, b, d])
+    assert [state(service, job)[0] for job in (a, b, c, d)] == [
+        "done",
+        "running",
+        "done",
+        "running",
+    ]
+    # Completing again is a lost lease too (done jobs hold none), never a second completion.
+    assert complete_jobs(service, [{"id": a, "lease_token": str(token_a)}]) == [a]
+    assert complete_jobs(service, [{"id": b, "lease_token": str(new_token_b)}]) == []
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([], "p_jobs must be an array of 1 to 1000"),
+        ({"id": 1}, "p_jobs must be an array of 1 to 1000"),
+        ([{"id": 1}], 'needs a numeric "id" and a string "lease_token"'),
+        ([{"id": "1", "lease_token": "x"}], 'needs a numeric "id" and a string "lease_token"'),
+        ([{"id": 1, "lease_token": str(uuid.UUID(int=0))}] * 1001, "1 to 1000"),
+    ],
+)
+def test_complete_jobs_refuses_bad_input_and_completes_nothing(
+    inbox_db: str, service: Conn, entries: object, message: str
+) -> None:
+    job_kind = kind()
+    service.execute("select api.enqueue_job(%s)", (job_kind,))
+    [(job_id, token)] = claim(service, job_kind)
+    batch = (
+        [{"id": job_id, "lease_token": str(token)}, *entries]
+        if isinstance(entries, list)
+        else entries
+    )
+    if entries == []:
+        batch = []
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match=message):
+        complete_jobs(service, batch)
+    assert state(service, job_id)[0] == "running"
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        complete_jobs(
+            service,
+            [
+                {"id": job_id, "lease_token": str(token)},
+                {"id": job_id, "lease_token": "not-a-uuid"},
+            ],
+        )
+    assert state(service, job_id)[0] == "running"

@@ -136,6 +136,12 @@ def test_a_workflow_through_the_typed_client(project_db: str) -> None:
             ]
             assert job.lease_token is not None
             worker.complete_job(job.id, job.lease_token)
+            assert worker.complete_jobs([(job.id, job.lease_token)]) == [job.id]  # done: no lease
+            small = "From: a@customer.example\r\nSubject: Hi\r\n\r\nHello\r\n"
+            stored = worker.receive_inbound_email(
+                "raw", "support@acme.test", None, "mime", len(small), raw=small
+            )
+            assert (stored["duplicate"], stored["routed"]) == (False, True)
             key = worker.create_api_key(acme, "zapier")
             assert worker.verify_api_key(key.key) == acme
             assert worker.verify_api_key(key.key + "x") is None

@@ -126,6 +126,7 @@ MATRIX: list[Case] = [
     Case("enqueue_job", "execute", ". . . . . . Y", call("api.enqueue_job('test.kind', '{}')")),
     Case("claim_jobs", "execute", ". . . . . . Y", rows("api.claim_jobs('test.kind', 'worker-1')"), "select api.enqueue_job('test.kind')"),
     Case("complete_job", "execute", ". . . . . . Y", call("api.complete_job(%s, %s)::text || 'done'"), LEASED_JOB),
+    Case("complete_jobs", "execute", ". . . . . . Y", call("api.complete_jobs(jsonb_build_array(jsonb_build_object('id', %s::bigint, 'lease_token', %s::text)))"), LEASED_JOB),
     Case("fail_job", "execute", ". . . . . . Y", rows("api.fail_job(%s, %s, 'boom')"), LEASED_JOB),
     Case("extend_job_lease", "execute", ". . . . . . Y", call("api.extend_job_lease(%s, %s, 120)"), LEASED_JOB),
     Case("release_job", "execute", ". . . . . . Y", call("api.release_job(%s, %s)::text || 'done'"), LEASED_JOB),

@@ -121,12 +121,44 @@ BAD_INPUT: list[tuple[str, str | None, str, str, str]] = [
         "22023",
         "p_limit must be between 1 and 1000",
     ),
+    (
+        "inbound delivery both inline and in Storage",
+        None,
+        "select api.receive_inbound_email('raw', 'support@acme.test', 'raw/x.eml', 'mime', 5,"
+        " p_raw => 'Hi')",
+        "22023",
+        "pass either p_storage_path",
+    ),
+    (
+        "inbound delivery stored nowhere",
+        None,
+        "select api.receive_inbound_email('raw', 'support@acme.test', null, 'mime', 5)",
+        "22023",
+        "pass either p_storage_path",
+    ),
+    (
+        "inbound delivery too big to keep inline",
+        None,
+        "select api.receive_inbound_email('raw', 'support@acme.test', null, 'mime', 70000,"
+        " p_raw => repeat('x', 70000))",
+        "22023",
+        "payloads over 64 KiB go to Storage",
+    ),
+    (
+        "inbound form payload inline",
+        None,
+        "select api.receive_inbound_email('mailgun', 'support@acme.test', null, 'form', 2,"
+        " p_raw => '{}')",
+        "22023",
+        "form payloads (with files) go to Storage",
+    ),
 ]
 
 COUNTS = (
     "select (select count(*) from halo.tickets), (select count(*) from halo.messages),"
     " (select count(*) from halo.events), (select count(*) from halo.jobs),"
-    " (select last_ticket_number from halo.workspace_counters where workspace_id = %s)"
+    " (select last_ticket_number from halo.workspace_counters where workspace_id = %s),"
+    " (select count(*) from halo.inbound_emails)"
 )
 
 

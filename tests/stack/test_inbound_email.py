@@ -295,3 +295,58 @@ async def test_postmark_sendgrid_and_relay_deliveries_become_tickets(
         await wait_applied(stack.db_url, inbox.address, 3)
     subjects = sorted(subject for _, subject, _ in tickets(stack.db_url, inbox.workspace_id))
     assert subjects == ["Postmark question", "Relayed", "SendGrid raw"]
+
+
+def stored_where(db_url: str, recipient: str) -> list[tuple[bool, int]]:
+    """(kept inline, objects in the bucket) of each delivery to `recipient`, oldest first."""
+    with psycopg.connect(db_url) as conn:
+        return [
+            (r[0], r[1])
+            for r in conn.execute(
+                "select i.raw_inline is not null, (select count(*) from storage.objects o"
+                "  where o.bucket_id = 'inbound-email' and o.name = i.storage_path)"
+                " from halo.inbound_emails i where i.recipient = %s order by i.received_at",
+                (recipient,),
+            )
+        ]
+
+
+async def test_small_text_mail_is_stored_inline_and_the_rest_in_storage(
+    stack: Stack, email_gateway: str
+) -> None:
+    from tests.stack.email_support import RELAY_TOKEN
+
+    inbox = new_inbox(stack.db_url)
+    small = message("ina@customer.example", inbox.address, "Small", "Short question. Grüße!")
+    big = message("bo@customer.example", inbox.address, "Big", "x" * 70_000)
+    latin1 = message("lu@customer.example", inbox.address, "Latin-1", "Caf\xe9").replace(
+        "charset=utf-8", "charset=iso-8859-1"
+    )
+    async with (
+        httpx.AsyncClient(timeout=60) as http,
+        email_worker(email_gateway, stack.service_role_key),
+    ):
+        for raw in (small, big):
+            sent = await post_mailgun(
+                http, email_gateway, signed_fields(inbox.address, **{"body-mime": raw})
+            )
+            assert sent.status_code == 200, sent.text
+        sent = await http.post(
+            f"{email_gateway}/functions/v1/inbound-email/raw",
+            params={"to": inbox.address},
+            content=latin1.encode("latin-1"),  # not UTF-8: kept byte for byte in Storage
+            headers={"Authorization": f"Bearer {RELAY_TOKEN}"},
+        )
+        assert sent.status_code == 200, sent.text
+        await wait_applied(stack.db_url, inbox.address, 3)
+    # Inline: no object in the bucket; the others: exactly their one object.
+    assert stored_where(stack.db_url, inbox.address) == [(True, 0), (False, 1), (False, 1)]
+    subjects = sorted(subject for _, subject, _ in tickets(stack.db_url, inbox.workspace_id))
+    assert subjects == ["Big", "Latin-1", "Small"]
+    bodies = [
+        body
+        for ticket_id, subject, _ in tickets(stack.db_url, inbox.workspace_id)
+        if subject in ("Small", "Latin-1")
+        for body, _ in thread(stack.db_url, ticket_id)
+    ]
+    assert sorted(bodies) == ["Café", "Short question. Grüße!"]

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.stack.rest_data import SCHEMA, RestData, rest_fixture  # noqa: F401
+from tests.stack.rest_data import SCHEMA, USER_A, RestData, rest_fixture  # noqa: F401
 
 
 def call(
@@ -268,3 +268,32 @@ def test_variadic_function_by_post_and_repeated_get_parameters(rest: RestData) -
     assert call(rest, "POST", "rpc/joined", json={"parts": ["a", "b", "c"]}).json() == "a+b+c"
     assert call(rest, "GET", "rpc/joined?parts=x&parts=y").json() == "x+y"
     assert call(rest, "GET", "rpc/joined?parts=solo").json() == "solo"
+
+
+def test_volatile_calls_run_as_their_caller_and_leave_pooled_connections_clean(
+    rest: RestData,
+) -> None:
+    # A volatile call runs with session-level settings (it commits with its statement); every
+    # later request on the same pooled connections must see only its own role and claims. More
+    # rounds than the pool has connections, with failing calls among them.
+    for _ in range(25):
+        mine = call(rest, "POST", "rpc/caller", json={}, token=rest.token_a)
+        assert mine.status_code == 200, mine.text
+        assert mine.json().startswith("authenticated ") and str(USER_A) in mine.json()
+        failed = call(rest, "POST", "rpc/fail", json={"message": "boom"}, token=rest.token_b)
+        assert failed.status_code == 400
+        service = call(rest, "GET", "rpc/caller_stable")
+        assert service.json().startswith("service_role ") and str(USER_A) not in service.json()
+    direct = rest.sql(
+        "select count(*) from pg_stat_activity where usename = 'authenticator'"
+        " and state = 'idle in transaction'"
+    )
+    assert direct == [(0,)]
+
+
+def test_invalid_response_guc_still_rolls_a_volatile_call_back(rest: RestData) -> None:
+    bad = call(
+        rest, "POST", "rpc/rename_with_bad_status", json={"project": 3, "new_name": "renamed"}
+    )
+    assert (bad.status_code, bad.json()["code"]) == (500, "PGRST112")
+    assert rest.sql("select name from rest_fixture.projects where id = 3") == [("beta",)]

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 import psycopg
 import pytest
 
-from halo_supabase.jobs import JobQueue
+from halo_supabase.jobs import CompletionBatcher, JobQueue
 from halo_supabase.runtime import JobContext, RetryLater, Worker, WorkerConfig
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 from tests.stack.conftest import Stack
@@ -255,3 +255,33 @@ async def test_a_worker_survives_a_gateway_restart(stack: Stack) -> None:
     finally:
         with contextlib.suppress(Exception):
             gateway.stop()
+
+
+async def test_jobs_finishing_together_are_completed_in_one_call(stack: Stack) -> None:
+    queue = await queue_for(stack)
+    job_kind = kind()
+    for _ in range(12):
+        await queue.enqueue(job_kind)
+    jobs = await queue.claim(job_kind, "batch-test", 12, 60)
+    assert len(jobs) == 12
+    stolen = jobs[5]
+    with psycopg.connect(stack.db_url, autocommit=True) as conn:
+        conn.execute(
+            "update halo.jobs set lease_token = gen_random_uuid() where id = %s", (stolen.id,)
+        )
+    batcher = CompletionBatcher(queue)
+    outcomes = await asyncio.gather(
+        *(batcher.complete(job) for job in jobs), return_exceptions=True
+    )
+    assert [type(o).__name__ for o in outcomes] == [
+        "LeaseLostError" if job is stolen else "NoneType" for job in jobs
+    ]
+    with psycopg.connect(stack.db_url) as conn:
+        rows = conn.execute(
+            "select state::text, finished_at from halo.jobs where id = any(%s) and id <> %s",
+            ([job.id for job in jobs], stolen.id),
+        ).fetchall()
+    assert {row[0] for row in rows} == {"done"}
+    # One transaction per call (its now() is every row's finished_at): the twelve finished in
+    # the same loop turn, so one call completed them all.
+    assert len({row[1] for row in rows}) == 1

@@ -2,7 +2,9 @@
 
 Requests run on a pool connected as `authenticator` (as PostgREST does) and switch to the JWT's
 role for one transaction, with `request.jwt.claims`, `request.headers`, `request.method` and
-`request.path` set, so Postgres enforces RLS. Services that act for the platform itself (Auth
+`request.path` set, so Postgres enforces RLS (or, for a single volatile call, with the same
+settings at session level and the statement in its own implicit transaction: see
+`GatewayDatabase.as_request`). Services that act for the platform itself (Auth
 writing `auth.users`, Storage bookkeeping, Realtime authorization probes) use the admin pool.
 """
 
@@ -20,13 +22,15 @@ from halo_supabase.local.gateway.credentials import Credentials
 __all__ = ["GatewayDatabase"]
 
 _REQUEST_SETTINGS = """
-select set_config('role', $1, true),
-       set_config('request.jwt.claims', $2, true),
-       set_config('request.method', $3, true),
-       set_config('request.path', $4, true),
-       set_config('request.headers', $5, true),
-       set_config('search_path', $6, true)
+select set_config('role', $1, $7),
+       set_config('request.jwt.claims', $2, $7),
+       set_config('request.method', $3, $7),
+       set_config('request.path', $4, $7),
+       set_config('request.headers', $5, $7),
+       set_config('search_path', $6, $7)
 """
+# `role` is not reset by RESET ALL.
+_CLEAR_SESSION = "reset role; reset all"
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -85,22 +89,43 @@ class GatewayDatabase:
         headers: Mapping[str, str],
         search_path: str = "public, extensions",
         readonly: bool = False,
+        single_statement: bool = False,
     ) -> AsyncIterator[PoolConnectionProxy]:
         """One transaction acting as the request's role, as PostgREST runs every request.
 
         `readonly` runs it READ ONLY, as PostgREST does for GET/HEAD and non-volatile functions.
+
+        `single_statement` is for a caller that runs exactly one statement and has nothing to
+        check after it: the settings are made at session level and the statement runs in its
+        own implicit transaction, committed by PostgreSQL as the statement ends. The outcome is
+        the same as BEGIN … COMMIT, but row locks the statement takes (a workspace's ticket
+        counter) are released at once instead of one gateway round trip later, and the request
+        needs three round trips instead of four. The session is reset before the connection goes
+        back to the pool; a connection that cannot be reset (cancelled, broken) is closed.
         """
-        async with self.pool.acquire() as conn, conn.transaction(readonly=readonly):
-            await conn.execute(
-                _REQUEST_SETTINGS,
-                credentials.role,
-                json.dumps(credentials.claims),
-                method,
-                path,
-                json.dumps(dict(headers)),
-                search_path,
-            )
-            yield conn
+        arguments = (
+            credentials.role,
+            json.dumps(credentials.claims),
+            method,
+            path,
+            json.dumps(dict(headers)),
+            search_path,
+        )
+        async with self.pool.acquire() as conn:
+            if not single_statement:
+                async with conn.transaction(readonly=readonly):
+                    await conn.execute(_REQUEST_SETTINGS, *arguments, True)
+                    yield conn
+                return
+            try:
+                await conn.execute(_REQUEST_SETTINGS, *arguments, False)
+                yield conn
+            finally:
+                try:
+                    await conn.execute(_CLEAR_SESSION)
+                except BaseException:
+                    conn.terminate()
+                    raise
 
     @asynccontextmanager
     async def admin(self) -> AsyncIterator[PoolConnectionProxy]:

@@ -5,9 +5,10 @@
 //   POST /functions/v1/inbound-email/sendgrid   SendGrid Inbound Parse, parsed or raw (basic auth)
 //   POST /functions/v1/inbound-email/raw?to=…   raw RFC 5322 from a relay (bearer token)
 //
-// The delivery is verified, written to the private Storage bucket `inbound-email`, and recorded
-// with its `email.inbound` job by api.receive_inbound_email (one transaction) before any 2xx: a
-// 2xx means the mail is safe. Failures answer what makes each provider do the right thing: Mailgun
+// The delivery is verified, written to the private Storage bucket `inbound-email` (or, when it is
+// UTF-8 text of at most 64 KiB, passed inline to be kept in the database), and recorded with its
+// `email.inbound` job by api.receive_inbound_email (one transaction) before any 2xx: a 2xx means
+// the mail is safe. Failures answer what makes each provider do the right thing: Mailgun
 // retries everything but 406, Postmark stops on 403, SendGrid retries any non-2xx. Parsing is the
 // worker's job (halo_supabase/email, one parser for every provider); this function only stores.
 //
@@ -24,6 +25,9 @@ const REFUSE: Record<Provider, number> = { mailgun: 406, postmark: 403, sendgrid
 const UNAUTHORIZED: Record<Provider, number> = { mailgun: 406, postmark: 403, sendgrid: 401, raw: 401 };
 // A form body carries some overhead on top of the message itself.
 const MAX_BODY_BYTES = MAX_RAW_BYTES + 1024 * 1024;
+// Most mail is small text: stored inline (in the delivery row and its job) it costs no Storage
+// upload here and no download in the worker. The database refuses more than this.
+const INLINE_MAX_BYTES = 64 * 1024;
 
 const supabase = createClient(
   Deno.env.get("SUPABASE_URL")!,
@@ -57,6 +61,17 @@ interface Stored {
 }
 
 const encoder = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The payload as text when it can be kept inline: small, and valid UTF-8 (so it round-trips). */
+function inlineText(delivery: Stored): string | null {
+  if (delivery.format === "form" || delivery.bytes.length > INLINE_MAX_BYTES) return null;
+  try {
+    return strictUtf8.decode(delivery.bytes);
+  } catch {
+    return null;
+  }
+}
 
 async function readForm(req: Request): Promise<FormData> {
   try {
@@ -180,12 +195,17 @@ async function store(provider: Provider, delivery: Stored) {
   }
   const size = bytes.length + (delivery.files ?? []).reduce((n, f) => n + f.data.length, 0);
   if (size > MAX_RAW_BYTES) throw new Refused(REFUSE[provider], "too large");
-  const contentType = delivery.format === "mime" ? "message/rfc822" : "application/json";
-  await upload(`${base}.${delivery.format === "mime" ? "eml" : "json"}`, bytes, contentType);
+  const raw = inlineText(delivery);
+  const path = `${base}.${delivery.format === "mime" ? "eml" : "json"}`;
+  if (raw === null) {
+    const contentType = delivery.format === "mime" ? "message/rfc822" : "application/json";
+    await upload(path, bytes, contentType);
+  }
   const { data, error } = await supabase.schema("api").rpc("receive_inbound_email", {
     p_provider: provider,
     p_recipient: delivery.recipient || "unknown@invalid.invalid",
-    p_storage_path: `${base}.${delivery.format === "mime" ? "eml" : "json"}`,
+    p_storage_path: raw === null ? path : null,
+    p_raw: raw,
     p_payload_format: delivery.format,
     p_size_bytes: size,
     p_provider_message_id: delivery.providerMessageId ?? null,

@@ -105,6 +105,9 @@ class Function:
     return_relation: int | None
     out_columns: tuple[Param, ...]
     description: str | None
+    # Its body sets `response.headers` / `response.status`, which the gateway checks after the
+    # statement: an invalid value must still roll the call back.
+    sets_response: bool = False
 
     @property
     def returns_void(self) -> bool:
@@ -425,4 +428,5 @@ def _function(row: asyncpg.Record) -> Function:
         return_relation=row["return_relation"],
         out_columns=outputs if len(outputs) > 1 or (row["return_kind"] == "p" and outputs) else (),
         description=row["description"],
+        sets_response=bool(row["sets_response"]),
     )

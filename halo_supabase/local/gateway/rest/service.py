@@ -225,6 +225,7 @@ class RestService:
         readonly: bool,
         rollback: bool,
         work: Callable[[PoolConnectionProxy], Awaitable[Response]],
+        single_statement: bool = False,
     ) -> Response:
         search_path = ", ".join(ident(s) for s in (schema, *self.config.extra_search_path))
         try:
@@ -235,6 +236,7 @@ class RestService:
                 headers=request.headers,
                 search_path=search_path,
                 readonly=readonly,
+                single_statement=single_statement,
             ) as conn:
                 response: Response = await work(conn)
                 if rollback:
@@ -469,7 +471,18 @@ class RestService:
             return page_response(row, row[0], offset or 0, media, prefs)
 
         return await self._run(
-            request, credentials, schema, readonly=readonly, rollback=prefs.rollback, work=work
+            request,
+            credentials,
+            schema,
+            readonly=readonly,
+            rollback=prefs.rollback,
+            work=work,
+            # One statement with nothing to check after it (a singular response must roll back
+            # on zero rows, an invalid response GUC with a 500; tx=rollback must not commit):
+            # commit with the statement.
+            single_statement=not (
+                readonly or prefs.rollback or media.single or function.sets_response
+            ),
         )
 
 

@@ -14,7 +14,8 @@ select p.oid::int8 as oid,
        format_type(p.prorettype, null) as return_type,
        rt.typtype::text as return_kind,
        nullif(rt.typrelid, 0)::int8 as return_relation,
-       obj_description(p.oid, 'pg_proc') as description
+       obj_description(p.oid, 'pg_proc') as description,
+       p.prosrc ~ 'response\.(headers|status)' as sets_response
   from pg_proc p
   join pg_namespace n on n.oid = p.pronamespace
   join pg_type rt on rt.oid = p.prorettype
