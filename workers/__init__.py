@@ -3,8 +3,9 @@ idempotent handler on the generic runtime (`halo_supabase.runtime`)."""
 
 from __future__ import annotations
 
-from halo_supabase.worker_host import WorkerDefinition
+from halo_supabase.worker_host import LoopDefinition, WorkerDefinition
 from workers import email_ack, email_inbound, email_send
+from workers.sentiment import SentimentWorker
 
 __all__ = ["REGISTRY"]
 
@@ -12,4 +13,5 @@ REGISTRY: dict[str, WorkerDefinition] = {
     "email-inbound": ("email-inbound", email_inbound.KIND, email_inbound.handle),
     "email-send": ("email-send", email_send.KIND, email_send.handle),
     "email-ack": ("email-ack", email_ack.KIND, email_ack.handle),
+    "sentiment": LoopDefinition("sentiment", SentimentWorker.from_settings),
 }
