@@ -5,6 +5,7 @@ topic through Realtime, as supabase-py clients."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import uuid
@@ -182,7 +183,7 @@ async def test_updates_are_coalesced_to_two_a_second_and_keep_the_last_value(
                 (ACME, seqs),
             )
         ]
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert all(gap >= 0.45 for gap in gaps), gaps
     assert conversation_row(stack, conversation)["sentiment_state"]["messages"] == len(texts)
 
