@@ -292,7 +292,8 @@ create view api.conversation_feed with (security_invoker = true) as
          c.ai_confidence, c.outcome, c.ai_score, c.ai_paused, c.contact_id, c.visitor_id,
          coalesce(nullif(btrim(ct.name), ''), ct.email, 'Anonymous') as user_name,
          c.ai_agent_id, a.name as agent_name,
-         (c.state = 'live' and c.last_user_activity_at > now() - interval '30 seconds') as user_active,
+         coalesce(c.state = 'live' and c.last_user_activity_at > now() - interval '30 seconds', false)
+           as user_active,
          c.last_user_activity_at, c.started_at, c.ended_at
   from halo.conversations c
   left join halo.contacts ct on ct.id = c.contact_id

@@ -158,8 +158,11 @@ async def test_updates_are_coalesced_to_two_a_second_and_keep_the_last_value(
     texts = [HAPPY, "ok", CONFUSED, "still waiting", ANGRY, ANGRY, "hello?", ANGRY]
     async with dashboard(stack) as heard, sentiment_worker(stack):
         started = time.monotonic()
-        last = ""
-        for text in texts:  # a burst: eight messages in well under a second
+        first = await customer_says(client, conversation, texts[0])
+        await heard.wait(lambda _: bool(signals_of(heard, conversation)), timeout=10)
+        assert signals_of(heard, conversation)[0]["scored_message_id"] == first
+        last = first
+        for text in texts[1:]:  # then a burst right behind the first update
             last = await customer_says(client, conversation, text)
         await heard.wait(
             lambda _: any(p["scored_message_id"] == last for p in signals_of(heard, conversation)),
