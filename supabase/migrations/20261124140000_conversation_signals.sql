@@ -43,6 +43,9 @@ create unique index conversation_signal_queue_message_key on halo.conversation_s
 -- One pending AI-score item per conversation is enough: it reads the latest facts when it runs.
 create unique index conversation_signal_queue_score_key on halo.conversation_signal_queue (conversation_id)
   where kind = 'score' and lease_token is null;
+-- Unclaimed items, oldest first: the claim and the doorbell's "anything already waiting?".
+create index conversation_signal_queue_waiting_idx on halo.conversation_signal_queue (id)
+  where lease_token is null;
 create index conversation_signal_queue_conversation_id_idx on halo.conversation_signal_queue (conversation_id);
 create index conversation_signal_queue_workspace_id_idx on halo.conversation_signal_queue (workspace_id);
 
@@ -186,21 +189,31 @@ create trigger message_feedback_queue_score
   after insert or update of rating or delete on halo.message_feedback
   for each row execute function halo.feedback_changed_score();
 
--- The doorbell: one broadcast per inserting statement on the private `jobs:conversation.signals`
--- topic (only service_role joins it). The queue is the mailbox; workers poll it too.
+-- The doorbell, on the private `jobs:conversation.signals` topic (only service_role joins it):
+-- rung by an inserting statement only when no older item is waiting unclaimed. An older waiting
+-- item means a doorbell already rang that no worker has answered yet, and a worker that claims
+-- something claims again shortly after, so at 200 messages a second the workers get a few
+-- doorbells instead of 200 (each one a realtime.messages row decoded and delivered). The queue is
+-- the mailbox; workers poll it too.
 create function halo.ring_signal_doorbell() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
-  perform realtime.send('{}'::jsonb, 'job_available', 'jobs:conversation.signals', true);
+  if not exists (
+    select 1 from halo.conversation_signal_queue q
+    where q.lease_token is null and q.id < (select min(n.id) from new_items n)
+  ) then
+    perform realtime.send('{}'::jsonb, 'job_available', 'jobs:conversation.signals', true);
+  end if;
   return null;
 end
 $$;
 
 create trigger conversation_signal_queue_doorbell
   after insert on halo.conversation_signal_queue
+  referencing new table as new_items
   for each statement execute function halo.ring_signal_doorbell();
 
 create function halo.training_entry_before_write() returns trigger
