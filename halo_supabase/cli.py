@@ -752,6 +752,21 @@ def bench_conversations(conversations: int, seconds: float, escalations: int) ->
     run_conversations_benchmark(get_settings(), out, conversations, seconds, escalations)
 
 
+@bench.command("escalation")
+@click.option("--count", default=200, show_default=True, help="Escalations through the gateway.")
+@click.option("--rate", default=20.0, show_default=True, help="Escalations per second.")
+@click.option(
+    "--rounds", default=500, show_default=True, help="AI replies per agent (enqueue cost)."
+)
+@_reports_errors
+def bench_escalation(count: int, rate: float, rounds: int) -> None:
+    """AI reply enqueue cost and escalation → ticket.created latency, on scratch servers."""
+    from halo_supabase.bench.escalation import run_escalation_benchmark
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run_escalation_benchmark(get_settings(), out, count, rate, rounds)
+
+
 @bench.command("email")
 @click.option("--rounds", default=20, show_default=True, help="Passes over the corpus.")
 @click.option(

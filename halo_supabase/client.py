@@ -21,6 +21,7 @@ from uuid import UUID
 
 from postgrest import SyncPostgrestClient
 
+from halo_supabase.conversation_client import ConversationMethods, EndReason
 from halo_supabase.inbox_client import InboxMethods
 from halo_supabase.models import (
     ApiKeyCreated,
@@ -58,7 +59,7 @@ def _jsonable(value: object) -> object:
     return value
 
 
-class HaloApi(InboxMethods):
+class HaloApi(InboxMethods, ConversationMethods):
     """The `api` schema of a Halo project, as the signed-in user or the service role."""
 
     def __init__(self, client: Client) -> None:
@@ -272,6 +273,7 @@ class HaloApi(InboxMethods):
         contact_id: UUID | None = None,
         visitor_id: UUID | None = None,
         metadata: dict[str, Any] | None = None,
+        anonymous_id: str | None = None,
     ) -> Conversation:
         return self._one(
             Conversation,
@@ -283,6 +285,7 @@ class HaloApi(InboxMethods):
             contact_id=contact_id,
             visitor_id=visitor_id,
             metadata=metadata,
+            anonymous_id=anonymous_id,
         )
 
     def record_conversation_signal(
@@ -304,14 +307,22 @@ class HaloApi(InboxMethods):
         )
 
     def complete_conversation(
-        self, conversation_id: UUID, outcome: Outcome, ai_score: int | None = None
+        self,
+        conversation_id: UUID,
+        outcome: Outcome | None = None,
+        ai_score: int | None = None,
+        end_reason: EndReason | None = None,
+        workspace_id: UUID | None = None,
     ) -> Conversation:
+        """End a live conversation; without `outcome` it follows from the ticket and end reason."""
         return self._one(
             Conversation,
             "complete_conversation",
             conversation_id=conversation_id,
             outcome=outcome,
             ai_score=ai_score,
+            end_reason=end_reason,
+            workspace_id=workspace_id,
         )
 
     def set_conversation_ai_paused(self, conversation_id: UUID, paused: bool) -> Conversation:

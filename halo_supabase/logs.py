@@ -26,7 +26,8 @@ def quiet_body_logging() -> None:
     """Keep the libraries that log request/response bodies at DEBUG to INFO or above."""
     for name in BODY_LOGGING_LIBRARIES:
         library = logging.getLogger(name)
-        if library.getEffectiveLevel() < logging.INFO:
+        # Their own level, not the effective one: a root lowered to DEBUG later must not reach them.
+        if library.level == logging.NOTSET or library.level < logging.INFO:
             library.setLevel(logging.INFO)
 
 

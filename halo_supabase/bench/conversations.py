@@ -5,7 +5,8 @@ Scratch servers on free ports (never the developer's own): a PostgreSQL cluster 
 synchronous_commit on, since Realtime reads only flushed WAL) with every migration and the seed,
 the gateway, and the `halo worker sentiment` process (plus the escalation worker when the project
 has one). The bench process plays the AI runtime — N live conversations, each sending one customer
-message a second through the REST API (`api.append_message` as service_role), with random phases
+message a second through the REST API (`api.add_conversation_message` as service_role, the AI
+runtime's call), with random phases
 so the load is even — and a dashboard: a teammate's supabase-py client on the private
 `workspace:<id>` topic.
 
@@ -84,8 +85,8 @@ class _Run:
         conversation = str(payload.get("conversation_id"))
         scored = payload.get("scored_message_id")
         ids = self.order.get(conversation)
-        if not scored or ids is None:
-            return
+        if not scored or ids is None or "scored_message_id" not in payload.get("changed", []):
+            return  # not a mood update (e.g. the escalation's outcome)
         self.updates += 1
         done = self.covered.get(conversation, 0)
         try:
@@ -224,11 +225,10 @@ async def _talk(api: _Api, run: _Run, conversation: str, until: float, rng: rand
         started = time.monotonic()
         try:
             row = await api.call(
-                "append_message",
+                "add_conversation_message",
                 conversation_id=conversation,
-                kind="chat",
-                author_kind="customer",
-                body_text=rng.choice(TEXTS),
+                role="user",
+                text=rng.choice(TEXTS),
             )
         except httpx.HTTPError:
             run.errors += 1
@@ -247,8 +247,8 @@ async def _escalate(api: _Api, run: _Run, conversation: str) -> None:
         await api.call(
             "add_conversation_message",
             conversation_id=conversation,
-            author_kind="ai_agent",
-            body_text="Let me get a teammate involved.",
+            role="ai",
+            text="Let me get a teammate involved.",
             confidence=30,
             tool_calls=[{"name": "escalate", "arguments": {"reason": "bench"}}],
         )
@@ -376,14 +376,14 @@ def _table(
         title=f"{count} live conversations, 1 message/s each, {seconds:g} s", show_header=False
     )
     table.add_row("customer messages sent", f"{sent} ({sent / seconds:.0f}/s, {run.errors} errors)")
-    table.add_row("append_message p50 / p95", f"{a50:.0f} / {a95:.0f} ms")
+    table.add_row("add_conversation_message p50 / p95", f"{a50:.0f} / {a95:.0f} ms")
     (l95,) = percentiles(run.loop_lag, 95)
     lmax = max(run.loop_lag, default=float("nan"))
     table.add_row("senders' event loop lag p95 / max", f"{l95:.0f} / {lmax:.0f} ms")
     table.add_row("mood updates received", f"{run.updates} (≤ 2/s per conversation)")
     table.add_row("message → mood update p50 / p95 / p99", f"{p50:.0f} / {p95:.0f} / {p99:.0f} ms")
     s50, s95 = percentiles(run.after_store, 50, 95)
-    table.add_row("append answered → mood update p50 / p95", f"{s50:.0f} / {s95:.0f} ms")
+    table.add_row("message stored → mood update p50 / p95", f"{s50:.0f} / {s95:.0f} ms")
     table.add_row("messages without an update", str(sent - len(run.latencies)))
     if escalation is None:
         e50, e95 = percentiles(run.ticket_latencies, 50, 95)

@@ -237,6 +237,16 @@ MATRIX: list[Case] = [
     Case("segments", "insert", ". . Y Y Y Y Y", dml(f"insert into api.segments (workspace_id, user_id, name) values ('{ACME}', coalesce(auth.uid(), '{MANAGER}'), 'Mine')")),
     Case("segments", "update", ". . . . Y . Y", dml(f"update api.segments set name = 'Renamed' where {W}")),
     Case("segments", "delete", ". . . . Y . Y", dml(f"delete from api.segments where {W}")),
+    # the conversation API, escalation and takeover (issue 8)
+    Case("add_conversation_message", "execute", ". . . . . . Y", rows(f"api.add_conversation_message('{LIVE_CONVERSATION}', 'user', 'Hello?')")),
+    Case("request_human", "execute", ". . . . . . Y", call(f"api.request_human('{LIVE_CONVERSATION}')")),
+    Case("conversation_heartbeat", "execute", ". . . . . . Y", call(f"api.conversation_heartbeat('{LIVE_CONVERSATION}')")),
+    Case("set_widget_open", "execute", ". . . . . . Y", f"select count(*) + 1 from api.set_widget_open('{LIVE_CONVERSATION}', false)"),
+    Case("identify_visitor", "execute", ". . . . . . Y", call(f"api.identify_visitor('{ACME}', 'anon-7f3a9c', '{CONTACT}')")),
+    Case("escalation_context", "execute", ". . . . . . Y", call(f"api.escalation_context('{LIVE_CONVERSATION}')")),
+    Case("escalate_conversation", "execute", ". . . . . . Y", rows(f"api.escalate_conversation('{LIVE_CONVERSATION}', 'Low confidence')")),
+    Case("take_over", "execute", ". . . Y Y Y .", rows(f"api.take_over('{LIVE_CONVERSATION}')")),
+    Case("pass_back_to_ai", "execute", ". . . Y Y Y Y", rows(f"api.pass_back_to_ai('{LIVE_CONVERSATION}')")),
 ]
 # fmt: on
 

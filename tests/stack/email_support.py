@@ -11,7 +11,7 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import httpx
 import psycopg
 import pytest
 
-from halo_supabase.runtime import Worker, WorkerConfig
+from halo_supabase.runtime import Handler, Worker, WorkerConfig
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 from tests.conftest import REPO, scratch_dir
 from tests.stack.conftest import Stack, run_gateway
@@ -112,11 +112,14 @@ def connector(url: str, key: str) -> object:
 
 
 @asynccontextmanager
-async def email_worker(url: str, key: str) -> AsyncIterator[None]:
+async def running_worker(
+    url: str, key: str, name: str, kind: str, handler: Handler
+) -> AsyncIterator[None]:
+    """A worker of `kind` on the real runtime, in this event loop, until the block ends."""
     stop = asyncio.Event()
     worker = Worker(
-        WorkerConfig("email-inbound", email_inbound.KIND, poll_seconds=0.5, concurrency=4),
-        email_inbound.handle,
+        WorkerConfig(name, kind, poll_seconds=0.5, concurrency=4),
+        handler,
         connector(url, key),  # type: ignore[arg-type]
     )
     task = asyncio.create_task(worker.run(stop))
@@ -125,6 +128,10 @@ async def email_worker(url: str, key: str) -> AsyncIterator[None]:
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=30)
+
+
+def email_worker(url: str, key: str) -> AbstractAsyncContextManager[None]:
+    return running_worker(url, key, "email-inbound", email_inbound.KIND, email_inbound.handle)
 
 
 def deliveries(db_url: str, recipient: str) -> list[tuple[str, str, dict[str, object] | None]]:
