@@ -79,7 +79,9 @@ class _Run:
     updates: int = 0
     errors: int = 0
     escalated_at: dict[str, float] = field(default_factory=dict)  # conversation → AI reply sent
+    escalation_stored_at: dict[str, float] = field(default_factory=dict)  # … its RPC answered
     ticket_latencies: list[float] = field(default_factory=list)
+    ticket_after_store: list[float] = field(default_factory=list)
 
     def heard(self, payload: dict[str, Any], at: float) -> None:
         conversation = str(payload.get("conversation_id"))
@@ -99,9 +101,12 @@ class _Run:
         self.covered[conversation] = upto
 
     def ticket(self, payload: dict[str, Any], at: float) -> None:
-        sent = self.escalated_at.pop(str(payload.get("conversation_id")), None)
+        conversation = str(payload.get("conversation_id"))
+        sent = self.escalated_at.pop(conversation, None)
         if sent is not None:
             self.ticket_latencies.append((at - sent) * 1000)
+            stored = self.escalation_stored_at.get(conversation, at)
+            self.ticket_after_store.append(max(0.0, at - stored) * 1000)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -255,6 +260,8 @@ async def _escalate(api: _Api, run: _Run, conversation: str) -> None:
     except httpx.HTTPError:
         run.escalated_at.pop(conversation, None)
         run.errors += 1
+    else:
+        run.escalation_stored_at[conversation] = time.monotonic()
 
 
 def _listen(url: str, anon_key: str, token: str, pipe: Connection) -> None:
@@ -389,9 +396,11 @@ def _table(
         e50, e95 = percentiles(run.ticket_latencies, 50, 95)
         missing = len(run.escalated_at)
         table.add_row(
-            "escalation → ticket.created p50 / p95",
+            "escalation sent → ticket.created p50 / p95",
             f"{e50:.0f} / {e95:.0f} ms ({len(run.ticket_latencies)} tickets, {missing} missing)",
         )
+        t50, t95 = percentiles(run.ticket_after_store, 50, 95)
+        table.add_row("escalation stored → ticket.created p50 / p95", f"{t50:.0f} / {t95:.0f} ms")
     else:
         table.add_row("escalation → ticket.created", f"unavailable: {escalation}")
     per_message = ", ".join(

@@ -23,5 +23,5 @@ def test_bench_conversations_measures_mood_updates() -> None:
     assert sent is not None and int(sent.group(1)) >= 8, text
     assert re.search(r"messages without an update\s*│\s*0\s", text), text
     assert re.search(r"message → mood update p50 / p95 / p99\s*│\s*\d+ / \d+ / \d+ ms", text), text
-    assert "escalation → ticket.created" in text
+    assert "escalation" in text and "ticket.created" in text
     assert "server CPU ms per customer message" in text
