@@ -146,6 +146,17 @@ class SentimentWorker:
                     )
                     await _sleep_unless(stop, delay)
                     continue
+                except Exception as exc:
+                    # A bug or an answer we did not expect: the batch's items stay leased and
+                    # run again when their lease ends (dropped after the last attempt).
+                    log.error(
+                        "batch failed",
+                        extra={"action": "signals.batch_failed", "error": type(exc).__name__},
+                        exc_info=log.isEnabledFor(logging.DEBUG),
+                    )
+                    self._pending.clear()
+                    await _sleep_unless(stop, _MAX_BACKOFF_SECONDS)
+                    continue
                 failures = 0
                 if claim.items:
                     # More is probably on its way (the doorbell rings only for an empty queue):

@@ -290,6 +290,30 @@ end
 $$;
 grant execute on function halo.ai_message_for_feedback(uuid) to authenticated;
 
+-- Gives leased items back to the queue without counting the attempt. A leased AI-score item whose
+-- conversation has another one waiting is deleted instead (one waiting per conversation).
+create function halo.release_signal_items(p_lease_token uuid, p_item_ids bigint[]) returns integer
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  released integer;
+begin
+  delete from halo.conversation_signal_queue q
+   where q.id = any (p_item_ids) and q.lease_token = p_lease_token and q.kind = 'score'
+     and exists (select 1 from halo.conversation_signal_queue o
+                 where o.conversation_id = q.conversation_id and o.kind = 'score'
+                   and o.lease_token is null);
+  update halo.conversation_signal_queue
+     set lease_token = null, leased_until = null, attempts = greatest(attempts - 1, 0)
+   where lease_token = p_lease_token and id = any (p_item_ids);
+  get diagnostics released = row_count;
+  return released;
+end
+$$;
+grant execute on function halo.release_signal_items(uuid, bigint[]) to service_role;
+
 -- API objects -------------------------------------------------------------------------------------
 
 create view api.training_entries with (security_invoker = true) as
@@ -297,20 +321,19 @@ create view api.training_entries with (security_invoker = true) as
          conversation_id, body_text, created_by, created_at, updated_at
   from halo.training_entries;
 
--- The Live Feed and Completed rows: the conversation plus who it is with (the contact's name or
--- email, or Anonymous), the AI agent, and whether the user was active in the last 30 seconds
--- (the pulsing dot).
+-- The Live Feed and Completed rows: api.conversations' columns plus who it is with (the contact's
+-- name or email, or Anonymous), the AI agent's name, and whether the user was active in the last
+-- 30 seconds (the pulsing dot).
 create view api.conversation_feed with (security_invoker = true) as
-  select c.id, c.workspace_id, c.session_id, c.mode, c.state, c.topic, c.sentiment, c.mood,
-         c.ai_confidence, c.outcome, c.ai_score, c.ai_paused, c.contact_id, c.visitor_id,
-         coalesce(nullif(btrim(ct.name), ''), ct.email, 'Anonymous') as user_name,
-         c.ai_agent_id, a.name as agent_name,
+  select c.id, c.workspace_id, c.session_id, c.mode, c.ai_agent_id, c.contact_id, c.visitor_id,
+         c.state, c.topic, c.sentiment, c.mood, c.ai_confidence, c.outcome, c.ai_score,
+         c.ai_paused, c.metadata, c.last_user_activity_at, c.started_at, c.ended_at,
+         coalesce((select coalesce(nullif(btrim(ct.name), ''), ct.email)
+                   from halo.contacts ct where ct.id = c.contact_id), 'Anonymous') as user_name,
+         (select a.name from halo.ai_agents a where a.id = c.ai_agent_id) as agent_name,
          coalesce(c.state = 'live' and c.last_user_activity_at > now() - interval '30 seconds', false)
-           as user_active,
-         c.last_user_activity_at, c.started_at, c.ended_at
-  from halo.conversations c
-  left join halo.contacts ct on ct.id = c.contact_id
-  left join halo.ai_agents a on a.id = c.ai_agent_id;
+           as user_active
+  from halo.conversations c;
 
 -- Same arguments and paging as before; the rows gained the Live Feed columns.
 drop function api.list_conversations(uuid, text, timestamptz, uuid, integer);
@@ -470,9 +493,7 @@ begin
       continue;
     end if;
     if coalesce((conv.sentiment_state ->> 'messages')::integer, 0) <> coalesce(signal.base_messages, 0) then
-      update halo.conversation_signal_queue set lease_token = null, leased_until = null,
-             attempts = greatest(attempts - 1, 0)
-       where id = any (signal.item_ids) and lease_token = p_lease_token;
+      perform halo.release_signal_items(p_lease_token, signal.item_ids);
       results := results || jsonb_build_object('conversation_id', signal.conversation_id, 'status', 'conflict');
       continue;
     end if;
@@ -507,13 +528,7 @@ language sql
 security invoker
 set search_path = ''
 as $$
-  with released as (
-    update halo.conversation_signal_queue
-       set lease_token = null, leased_until = null, attempts = greatest(attempts - 1, 0)
-     where lease_token = p_lease_token and id = any (p_item_ids)
-    returning 1
-  )
-  select count(*)::integer from released
+  select halo.release_signal_items(p_lease_token, p_item_ids)
 $$;
 grant execute on function api.release_conversation_signals(uuid, bigint[]) to service_role;
 
@@ -595,9 +610,9 @@ as $$
 $$;
 grant execute on function api.pending_whispers(uuid) to service_role;
 
--- Thumbs up (1) or down (-1) on an AI message, or null to take the rating back. One rating per
+-- Thumbs up (1) or down (-1) on an AI message, or null (the default) to take the rating back. One rating per
 -- teammate and message; a completed conversation's AI score follows (trigger above).
-create function api.rate_ai_message(p_message_id uuid, p_rating smallint)
+create function api.rate_ai_message(p_message_id uuid, p_rating smallint default null)
 returns api.message_feedback
 language plpgsql
 security invoker
@@ -665,7 +680,8 @@ grant execute on function api.correct_ai_message(uuid, text) to authenticated;
 grant all on halo.conversation_signal_queue to service_role;
 grant select, insert, update, delete on halo.training_entries to authenticated;
 grant all on halo.training_entries to service_role;
-grant select on api.training_entries, api.conversation_feed to authenticated, service_role;
+grant select on api.conversation_feed to authenticated, service_role;
+grant select, insert, update, delete on api.training_entries to authenticated, service_role;
 
 -- PUBLIC may execute every new function by default; each migration takes it back itself.
 revoke execute on all functions in schema halo, api from public;
