@@ -52,6 +52,16 @@ class ConversationMethods:
         )
         return Message.model_validate(row)
 
+    def get_conversation(
+        self, conversation_id: UUID, workspace_id: UUID | None = None
+    ) -> Conversation:
+        """The conversation as the runtime sees it (state, `ai_paused`, outcome)."""
+        return Conversation.model_validate(
+            self.call(
+                "get_conversation", conversation_id=conversation_id, workspace_id=workspace_id
+            )
+        )
+
     def request_human(self, conversation_id: UUID, workspace_id: UUID | None = None) -> int:
         """The widget's "talk to a human" button; returns the escalation job's id."""
         return int(

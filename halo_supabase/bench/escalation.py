@@ -6,7 +6,8 @@ process (never the developer's own servers). Two measurements:
 * **Enqueue cost**: `api.add_conversation_message` for an AI reply, in SQL as service_role, for an
   agent whose escalation mode is Off (no job) and one in Conditional mode (one
   `conversation.escalate` job and its doorbell in the same transaction), interleaved. The
-  difference of the medians is what the trigger-side enqueue adds to every AI message.
+  difference of the medians is what the trigger-side enqueue adds to every AI message. Their jobs
+  are deleted before the worker starts, so the latency run has no backlog.
 * **Escalation → visible ticket**: live conversations, each getting an AI reply that calls the
   `escalate` tool, posted through the gateway (supabase-py) at a steady rate, while the bench
   listens on the private `workspace:<id>` topic as the service role. Latency is the reply's RPC
@@ -92,6 +93,9 @@ def _enqueue_cost(db_url: str, off: str, conditional: str, rounds: int) -> dict[
                     (conversation,),
                 )
                 timings[label].append((time.perf_counter() - started) * 1000)
+        # Those replies' jobs would be a backlog in front of the latency run: drop them.
+        conn.execute("reset role")
+        conn.execute("delete from halo.jobs where kind = 'conversation.escalate'")
     return timings
 
 

@@ -357,6 +357,24 @@ $$;
 grant execute on function api.add_conversation_message(uuid, text, text, smallint, jsonb, uuid, text, uuid)
   to service_role;
 
+-- One conversation as the runtime sees it (state, ai_paused, outcome): for runtimes that cannot
+-- join the conversation's Realtime topic (an API key is not a Realtime credential).
+create function api.get_conversation(p_conversation_id uuid, p_workspace_id uuid default null)
+returns api.conversations
+language plpgsql stable
+security invoker
+set search_path = ''
+as $$
+declare
+  conv halo.conversations := halo.conversation_for_api(p_conversation_id, p_workspace_id);
+  result api.conversations;
+begin
+  select * into result from api.conversations where id = conv.id;
+  return result;
+end
+$$;
+grant execute on function api.get_conversation(uuid, uuid) to service_role;
+
 -- The widget's "talk to a human" button: the escalation worker decides (it escalates in every
 -- mode but for internal agents). Returns the job's id.
 create function api.request_human(p_conversation_id uuid, p_workspace_id uuid default null)

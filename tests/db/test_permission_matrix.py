@@ -247,6 +247,7 @@ MATRIX: list[Case] = [
     Case("segments", "delete", ". . . . Y . Y", dml(f"delete from api.segments where {W}")),
     # the conversation API, escalation and takeover (issue 8)
     Case("add_conversation_message", "execute", ". . . . . . Y", rows(f"api.add_conversation_message('{LIVE_CONVERSATION}', 'user', 'Hello?')")),
+    Case("get_conversation", "execute", ". . . . . . Y", rows(f"api.get_conversation('{LIVE_CONVERSATION}')")),
     Case("request_human", "execute", ". . . . . . Y", call(f"api.request_human('{LIVE_CONVERSATION}')")),
     Case("conversation_heartbeat", "execute", ". . . . . . Y", call(f"api.conversation_heartbeat('{LIVE_CONVERSATION}')")),
     Case("set_widget_open", "execute", ". . . . . . Y", f"select count(*) + 1 from api.set_widget_open('{LIVE_CONVERSATION}', false)"),

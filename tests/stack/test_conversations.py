@@ -5,7 +5,6 @@ real runtime, and what dashboards hear on Realtime."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from postgrest.exceptions import APIError
 from realtime import RealtimeSubscribeStates
 
+from halo_supabase.models import Conversation, Ticket
 from supabase import acreate_client
 from tests.db.demo import AGENT, MANAGER
 from tests.stack.conftest import Stack
@@ -215,7 +215,6 @@ async def test_an_escalation_is_broadcast_and_ends_the_conversation_as_escalated
             runtime.add_conversation_message(
                 conversation.id, "ai", "Let me search.", confidence=70, tool_calls=[KB[0]]
             )
-            sent = time.monotonic()
             runtime.add_conversation_message(
                 conversation.id,
                 "ai",
@@ -228,7 +227,6 @@ async def test_an_escalation_is_broadcast_and_ends_the_conversation_as_escalated
                     m["payload"].get("conversation_id") == str(conversation.id) for m in got
                 )
             )
-            latency_ms = (time.monotonic() - sent) * 1000
     finally:
         await dashboard.realtime.close()
     [created] = [
@@ -239,9 +237,8 @@ async def test_an_escalation_is_broadcast_and_ends_the_conversation_as_escalated
     assert ticket["escalation_reason"] == "The AI escalated: double charge"
     assert ticket["metadata"]["escalation"]["tools_tried"] == ["escalate", "knowledge_search"]
     assert ticket["metadata"]["contact"]["traits"] == {"plan": "pro"}
-    done = inbox.service.rows(type(conversation), id=conversation.id)[0]
+    done = inbox.service.rows(Conversation, id=conversation.id)[0]
     assert (done.state, done.outcome, done.ai_paused) == ("completed", "escalated", True)
-    assert latency_ms < 5000  # a sanity bound only; `halo bench escalation` measures it
     with pytest.raises(APIError) as caught:
         inbox.service.add_conversation_message(conversation.id, "ai", "One more thing")
     assert caught.value.code == "PT409"
@@ -371,11 +368,11 @@ async def test_identify_relinks_an_anonymous_visitors_conversations_and_tickets(
     assert all(
         c.contact_id == contact
         for c in (
-            inbox.service.rows(type(first), id=first.id)
-            + inbox.service.rows(type(first), id=second.id)
+            inbox.service.rows(Conversation, id=first.id)
+            + inbox.service.rows(Conversation, id=second.id)
         )
     )
-    assert inbox.service.rows(type(ticket), id=ticket.id)[0].contact_id == contact
+    assert inbox.service.rows(Ticket, id=ticket.id)[0].contact_id == contact
     # Identifying again (same email) finds the same contact and moves nothing.
     again = runtime.identify_visitor(inbox.workspace, anonymous, email=email.upper())
     assert again["contact_id"] == str(contact) and again["conversations"] == 0
@@ -389,7 +386,7 @@ async def test_heartbeats_and_ending_a_session(inbox: Inbox) -> None:
     runtime = inbox.service
     conversation = runtime.start_conversation(inbox.workspace, ai_agent_id=new_agent(inbox))
     runtime.conversation_heartbeat(conversation.id)
-    live = runtime.rows(type(conversation), id=conversation.id)[0]
+    live = runtime.rows(Conversation, id=conversation.id)[0]
     assert live.last_user_activity_at is not None
     assert (
         refused(

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from halo_supabase.local.ports import free_port
+from halo_supabase.models import Conversation
 from tests.conftest import REPO, scratch_dir
 from tests.db.demo import GLOBEX
 from tests.stack.conftest import Stack, run_gateway
@@ -81,7 +82,10 @@ def test_a_session_through_the_function(functions_url: str, acme_key: str, inbox
     assert answered.status_code == 201 and answered.json()["author_kind"] == "ai_agent"
     assert runtime.post(f"/{cid}/heartbeat").status_code == 200
     assert runtime.post(f"/{cid}/widget", {"open": False}).json() == {"delivered": []}
+    assert runtime.http.get(f"/{cid}").json()["ai_paused"] is False
     inbox.agent.take_over(UUID(cid))
+    assert runtime.http.get(f"/{cid}").json()["ai_paused"] is True
+    assert runtime.post(f"/{cid}").status_code == 405
     paused = runtime.post(f"/{cid}/messages", {"role": "ai", "text": "Anything else?"})
     assert paused.status_code == 409 and "paused" in paused.json()["error"]
     reopened = runtime.post(f"/{cid}/widget", {"open": True})
@@ -127,8 +131,9 @@ def test_another_workspaces_conversation_is_not_found_and_untouched(
     ]:
         answer = globex.post(path, body)
         assert answer.status_code == 404, (path, answer.text)
+    assert globex.http.get(f"/{cid}").status_code == 404
     assert message_count(inbox, cid) == 0
-    assert inbox.service.rows(type(conversation), id=conversation.id)[0].state == "live"
+    assert inbox.service.rows(Conversation, id=conversation.id)[0].state == "live"
 
 
 def test_bad_input_is_named_and_writes_nothing(

@@ -7,6 +7,11 @@
 //   POST /functions/v1/conversations/<id>/widget         {open: true|false}  (opening answers the queued replies)
 //   POST /functions/v1/conversations/<id>/human          {}  (the "talk to a human" button)
 //   POST /functions/v1/conversations/<id>/end            {reason?: closed|timed_out, outcome?, ai_score?}
+//   GET  /functions/v1/conversations/<id>                the conversation (state, ai_paused, outcome)
+//
+// An API key is not a Realtime credential: a runtime holding only a key learns of a takeover from
+// a 409 on its next AI message or by reading the conversation; one with the service key listens
+// for conversation.paused / conversation.resumed on `conversation:<id>`.
 //
 // Authorization: `Bearer halo_sk_…` (or `X-Api-Key`), checked by api.verify_api_key on every
 // request, so a revoked key stops working at once. Each call passes the key's workspace to the
@@ -47,7 +52,8 @@ async function readBody(req: Request): Promise<unknown> {
 Deno.serve(async (req) => {
   const route = parseRoute(new URL(req.url).pathname);
   if (route === null) return reply(404, { error: USAGE });
-  if (req.method !== "POST") return reply(405, { error: "POST only" });
+  const method = route.action === "get" ? "GET" : "POST";
+  if (req.method !== method) return reply(405, { error: `${method} only for this route` });
   if (Number(req.headers.get("Content-Length") ?? "0") > MAX_BODY_BYTES) {
     return reply(413, { error: `the body is larger than ${MAX_BODY_BYTES} bytes` });
   }
@@ -65,7 +71,7 @@ Deno.serve(async (req) => {
 
   let call;
   try {
-    call = rpcCall(route, await readBody(req), workspaceId);
+    call = rpcCall(route, method === "GET" ? {} : await readBody(req), workspaceId);
   } catch (error) {
     if (error instanceof BadRequest) return reply(400, { error: error.message, code: "22023" });
     if (error instanceof RangeError) {

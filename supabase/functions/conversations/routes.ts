@@ -1,7 +1,15 @@
 // The conversations API's pure logic: routes, request bodies to RPC calls, errors to statuses.
 // index.ts does the I/O; routes_test.ts checks this file with `deno test`.
 
-export type Action = "start" | "identify" | "messages" | "heartbeat" | "widget" | "human" | "end";
+export type Action =
+  | "start"
+  | "identify"
+  | "get"
+  | "messages"
+  | "heartbeat"
+  | "widget"
+  | "human"
+  | "end";
 
 export interface Route {
   action: Action;
@@ -23,7 +31,7 @@ const API_KEY = /^halo_sk_[0-9a-f]{64}$/;
 export const MAX_BODY_BYTES = 256 * 1024;
 
 export const USAGE = "use POST /conversations/start, /conversations/identify, or " +
-  "/conversations/<id>/messages, /heartbeat, /widget, /human, /end";
+  "/conversations/<id>/messages, /heartbeat, /widget, /human, /end; GET /conversations/<id>";
 
 // /functions/v1/conversations/<...>: everything after the function's own name.
 export function parseRoute(pathname: string): Route | null {
@@ -32,6 +40,9 @@ export function parseRoute(pathname: string): Route | null {
   const rest = at < 0 ? parts : parts.slice(at + 1);
   if (rest.length === 1 && (rest[0] === "start" || rest[0] === "identify")) {
     return { action: rest[0] };
+  }
+  if (rest.length === 1 && UUID.test(rest[0])) {
+    return { action: "get", conversationId: rest[0].toLowerCase() };
   }
   const perConversation = ["messages", "heartbeat", "widget", "human", "end"];
   if (rest.length === 2 && UUID.test(rest[0]) && perConversation.includes(rest[1])) {
@@ -73,6 +84,7 @@ const FIELDS: Record<Action, Record<string, string>> = {
     author_user_id: "p_author_user_id",
     client_echo_id: "p_client_echo_id",
   },
+  get: {},
   heartbeat: {},
   widget: { open: "p_open" },
   human: {},
@@ -89,6 +101,7 @@ const CALLS: Record<Action, Omit<RpcCall, "params">> = {
   start: { fn: "start_conversation", shape: "one", status: 201 },
   identify: { fn: "identify_visitor", shape: "value", status: 200 },
   messages: { fn: "add_conversation_message", shape: "one", status: 201 },
+  get: { fn: "get_conversation", shape: "one", status: 200 },
   heartbeat: { fn: "conversation_heartbeat", shape: "value", status: 200 },
   widget: { fn: "set_widget_open", shape: "many", status: 200 },
   human: { fn: "request_human", shape: "value", status: 202 },

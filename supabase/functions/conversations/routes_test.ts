@@ -13,6 +13,7 @@ Deno.test("routes", () => {
   equal(parseRoute("/functions/v1/conversations/start"), { action: "start" });
   equal(parseRoute(`/conversations/${ID}/messages`), { action: "messages", conversationId: ID });
   equal(parseRoute(`/conversations/${ID.toUpperCase()}/end`), { action: "end", conversationId: ID });
+  equal(parseRoute(`/functions/v1/conversations/${ID}`), { action: "get", conversationId: ID });
   equal(parseRoute("/conversations/not-a-uuid/messages"), null);
   equal(parseRoute(`/conversations/${ID}/delete`), null);
   equal(parseRoute("/conversations"), null);
