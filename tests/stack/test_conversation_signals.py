@@ -252,3 +252,41 @@ async def wait_until(predicate: Any, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         await asyncio.sleep(0.1)
+
+
+async def test_a_stopping_worker_gives_held_updates_back_to_the_queue(stack: Stack) -> None:
+    client = await service(stack)
+    conversation = await start_conversation(client)
+    # As if an update had just been streamed: the next one is held for the 500 ms gap (here
+    # pushed far out, so it is still held when the worker stops).
+    with psycopg.connect(stack.db_url, autocommit=True) as conn:
+        conn.execute(
+            "update halo.conversations set signal_at = now() + interval '1 minute' where id = %s",
+            (conversation,),
+        )
+    async with sentiment_worker(stack):
+        message = await customer_says(client, conversation, ANGRY)
+
+        def held() -> bool:
+            with psycopg.connect(stack.db_url) as conn:
+                row = conn.execute(
+                    "select lease_token is not null from halo.conversation_signal_queue"
+                    " where message_id = %s",
+                    (message,),
+                ).fetchone()
+            return row == (True,)
+
+        await wait_until(held)
+    with psycopg.connect(stack.db_url) as conn:
+        row = conn.execute(
+            "select lease_token, attempts from halo.conversation_signal_queue where message_id = %s",
+            (message,),
+        ).fetchone()
+    assert row == (None, 0)  # back in the queue, the attempt not counted
+    assert conversation_row(stack, conversation)["mood"] is None  # nothing half-written
+    with psycopg.connect(stack.db_url, autocommit=True) as conn:
+        conn.execute(
+            "update halo.conversations set signal_at = null where id = %s", (conversation,)
+        )
+    async with sentiment_worker(stack):  # the next worker picks it up
+        await wait_until(lambda: conversation_row(stack, conversation)["mood"] == "angry")
