@@ -797,6 +797,22 @@ def bench_ingest(
     run_ingest_benchmark(get_settings(), out, count, concurrency, rate, paced, worker_concurrency)
 
 
+@bench.command("conversations")
+@click.option("--conversations", default=200, show_default=True, help="Live conversations.")
+@click.option("--seconds", default=30.0, show_default=True, help="How long they talk.")
+@click.option(
+    "--escalations", default=20, show_default=True, help="Conversations the AI escalates."
+)
+@_reports_errors
+def bench_conversations(conversations: int, seconds: float, escalations: int) -> None:
+    """Live conversations at 1 message/s each → mood updates and escalation tickets, as a
+    dashboard receives them, on scratch servers."""
+    from halo_supabase.bench.conversations import run_conversations_benchmark
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    run_conversations_benchmark(get_settings(), out, conversations, seconds, escalations)
+
+
 @bench.command("escalation")
 @click.option("--count", default=200, show_default=True, help="Escalations through the gateway.")
 @click.option("--rate", default=20.0, show_default=True, help="Escalations per second.")

@@ -22,6 +22,7 @@ from uuid import UUID
 from postgrest import SyncPostgrestClient
 
 from halo_supabase.conversation_client import ConversationMethods, EndReason
+from halo_supabase.feedback_client import FeedbackMethods
 from halo_supabase.inbox_client import InboxMethods
 from halo_supabase.models import (
     ApiKeyCreated,
@@ -59,7 +60,7 @@ def _jsonable(value: object) -> object:
     return value
 
 
-class HaloApi(InboxMethods, ConversationMethods):
+class HaloApi(InboxMethods, ConversationMethods, FeedbackMethods):
     """The `api` schema of a Halo project, as the signed-in user or the service role."""
 
     def __init__(self, client: Client) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from halo_supabase.models import Conversation, Message, Ticket
+from halo_supabase.models import ConversationFeedRow, Message, Ticket
 
 __all__ = ["InboxMethods", "StatusAction"]
 
@@ -130,7 +130,7 @@ class InboxMethods:
         before: datetime | None = None,
         before_id: UUID | None = None,
         limit: int | None = None,
-    ) -> list[Conversation]:
+    ) -> list[ConversationFeedRow]:
         rows = self.call(
             "list_conversations",
             workspace_id=workspace_id,
@@ -139,4 +139,4 @@ class InboxMethods:
             before_id=before_id,
             limit=limit,
         )
-        return [Conversation.model_validate(row) for row in rows or []]
+        return [ConversationFeedRow.model_validate(row) for row in rows or []]

@@ -24,6 +24,7 @@ __all__ = [
     "Company",
     "Contact",
     "Conversation",
+    "ConversationFeedRow",
     "ConversationMode",
     "CustomInbox",
     "Direction",
@@ -280,6 +281,15 @@ class Conversation(ViewModel):
     ended_at: datetime | None
 
 
+class ConversationFeedRow(Conversation):
+    """A Live Feed or Completed row (`api.list_conversations`)."""
+
+    VIEW = "conversation_feed"
+    user_name: str  # the contact's name or email, or "Anonymous"
+    agent_name: str | None
+    user_active: bool  # user activity in the last 30 seconds
+
+
 class Ticket(ViewModel):
     VIEW = "tickets"
     id: UUID
@@ -411,6 +421,7 @@ MODELS: tuple[type[ViewModel], ...] = (
     InboundAddress,
     ApiKey,
     Conversation,
+    ConversationFeedRow,
     Ticket,
     Message,
     Mention,

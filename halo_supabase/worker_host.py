@@ -10,18 +10,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from halo_supabase.runtime import Handler, Worker, WorkerConfig
+from halo_supabase.runtime import ClientFactory, Handler, Worker, WorkerConfig
 from halo_supabase.settings import Settings
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
-__all__ = ["WorkerDefinition", "run_workers", "service_client", "worker_config"]
+__all__ = [
+    "ClientFactory",
+    "LoopDefinition",
+    "WorkerDefinition",
+    "run_workers",
+    "service_client",
+    "worker_config",
+]
 
 log = logging.getLogger("halo.worker")
 
-WorkerDefinition = tuple[str, str, Handler]
-"""(name, job kind, handler) of one worker; `workers/` lists them."""
+
+class WorkerLoop(Protocol):
+    """A worker with a loop of its own instead of the job runtime's (e.g. batch scoring)."""
+
+    async def run(self, connect: ClientFactory, stop: asyncio.Event) -> None: ...
+
+
+@dataclass(frozen=True)
+class LoopDefinition:
+    """A worker built from the settings at start, running its own loop."""
+
+    name: str
+    build: Callable[[Settings], WorkerLoop]
+
+
+WorkerDefinition = tuple[str, str, Handler] | LoopDefinition
+"""(name, job kind, handler) of a job-runtime worker, or a LoopDefinition; `workers/` lists them."""
 
 
 async def service_client(settings: Settings) -> AsyncClient:
@@ -64,8 +88,11 @@ async def run_workers(settings: Settings, definitions: Sequence[WorkerDefinition
     async def connect() -> AsyncClient:
         return await service_client(settings)
 
-    workers = [
-        Worker(worker_config(settings, name, kind), handler, connect)
-        for name, kind, handler in definitions
-    ]
-    await asyncio.gather(*(worker.run(stop) for worker in workers))
+    runs = []
+    for definition in definitions:
+        if isinstance(definition, LoopDefinition):
+            runs.append(definition.build(settings).run(connect, stop))
+        else:
+            name, kind, handler = definition
+            runs.append(Worker(worker_config(settings, name, kind), handler, connect).run(stop))
+    await asyncio.gather(*runs)

@@ -3,8 +3,9 @@ idempotent handler on the generic runtime (`halo_supabase.runtime`)."""
 
 from __future__ import annotations
 
-from halo_supabase.worker_host import WorkerDefinition
+from halo_supabase.worker_host import LoopDefinition, WorkerDefinition
 from workers import email_ack, email_inbound, email_send, escalation
+from workers.sentiment import SentimentWorker
 
 __all__ = ["REGISTRY"]
 
@@ -13,4 +14,5 @@ REGISTRY: dict[str, WorkerDefinition] = {
     "email-send": ("email-send", email_send.KIND, email_send.handle),
     "email-ack": ("email-ack", email_ack.KIND, email_ack.handle),
     "escalation": ("escalation", escalation.KIND, escalation.handle),
+    "sentiment": LoopDefinition("sentiment", SentimentWorker.from_settings),
 }

@@ -91,6 +91,14 @@ TWO_TICKETS = (
     f" (select id from api.create_ticket('{ACME}', 'dup 2', p_contact_id => '{CONTACT}'))"
 )
 API_KEY = f"select key from api.create_api_key('{ACME}', 'setup key')"
+TRAINING = (
+    "insert into halo.training_entries (workspace_id, scope, source, body_text, created_by)"
+    f" values ('{ACME}', 'workspace', 'composer', 'Be brief', '{AGENT}') returning id"
+)
+AI_MESSAGE = (
+    f"select id from halo.messages where conversation_id = '{LIVE_CONVERSATION}'"
+    " and author_kind = 'ai_agent' limit 1"
+)
 
 # fmt: off
 #            anon outsider view reply manage admin service
@@ -249,6 +257,22 @@ MATRIX: list[Case] = [
     Case("escalate_conversation", "execute", ". . . . . . Y", rows(f"api.escalate_conversation('{LIVE_CONVERSATION}', 'Low confidence')")),
     Case("take_over", "execute", ". . . Y Y Y .", rows(f"api.take_over('{LIVE_CONVERSATION}')")),
     Case("pass_back_to_ai", "execute", ". . . Y Y Y Y", rows(f"api.pass_back_to_ai('{LIVE_CONVERSATION}')")),
+    # sentiment, feedback and the Live Feed (issue 8, part B)
+    Case("conversation_feed", "select", ". . Y Y Y Y Y", select("conversation_feed")),
+    Case("conversation_feed", "insert", ". . . . . . .", dml(f"insert into api.conversation_feed (workspace_id, session_id) values ('{ACME}', 's')")),
+    Case("conversation_feed", "update", ". . . . . . .", dml(f"update api.conversation_feed set topic = 'x' where {W}")),
+    Case("conversation_feed", "delete", ". . . . . . .", dml(f"delete from api.conversation_feed where {W}")),
+    Case("training_entries", "select", ". . Y Y Y Y Y", select("training_entries"), TRAINING),
+    Case("training_entries", "insert", ". . . Y Y Y Y", dml(f"insert into api.training_entries (workspace_id, scope, source, body_text, created_by) values ('{ACME}', 'workspace', 'composer', 'Say hi', coalesce(auth.uid(), '{AGENT}'))")),
+    Case("training_entries", "update", ". . . Y . . Y", dml("update api.training_entries set body_text = 'Say hello' where id = %s"), TRAINING),
+    Case("training_entries", "delete", ". . . Y . . Y", dml("delete from api.training_entries where id = %s"), TRAINING),
+    Case("claim_conversation_signals", "execute", ". . . . . . Y", call("api.claim_conversation_signals(gen_random_uuid())")),
+    Case("apply_conversation_signals", "execute", ". . . . . . Y", call("api.apply_conversation_signals(gen_random_uuid(), '[]')")),
+    Case("release_conversation_signals", "execute", ". . . . . . Y", call("api.release_conversation_signals(gen_random_uuid(), '{}')")),
+    Case("pending_whispers", "execute", ". . . . . . Y", call(f"(select count(*) from api.pending_whispers('{LIVE_CONVERSATION}'))")),
+    Case("whisper_to_ai", "execute", ". . . Y Y Y .", rows(f"api.whisper_to_ai('{LIVE_CONVERSATION}', 'Offer a discount')")),
+    Case("rate_ai_message", "execute", ". . . Y Y Y .", rows(f"api.rate_ai_message(({AI_MESSAGE}), 1::smallint)")),
+    Case("correct_ai_message", "execute", ". . . Y Y Y .", rows(f"api.correct_ai_message(({AI_MESSAGE}), 'It is 25 seats.')")),
 ]
 # fmt: on
 
