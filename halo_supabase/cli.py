@@ -809,7 +809,6 @@ def bench_conversations(conversations: int, seconds: float, escalations: int) ->
     dashboard receives them, on scratch servers."""
     from halo_supabase.bench.conversations import run_conversations_benchmark
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     run_conversations_benchmark(get_settings(), out, conversations, seconds, escalations)
 
 
