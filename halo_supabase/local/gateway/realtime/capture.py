@@ -1,17 +1,19 @@
-"""Change capture by logical decoding: a temporary `pgoutput` slot polled over plain SQL.
+"""Change capture by logical decoding: a temporary `pgoutput` slot streamed over replication.
 
-asyncpg cannot speak the streaming replication protocol, but PostgreSQL's SQL interface to logical
-decoding can read the same stream: `pg_logical_slot_get_binary_changes()` with the built-in
-`pgoutput` plugin (present in every PostgreSQL build, so no extension package is needed) returns
-the committed changes of the publications `supabase_realtime` (Postgres Changes) and
-`supabase_realtime_messages_publication` (Broadcast from Database, inserts on `realtime.messages`),
-in commit order, and advances the slot. Writers pay nothing beyond WAL they already write: no
-trigger, no NOTIFY.
+The built-in `pgoutput` plugin (present in every PostgreSQL build, so no extension package is
+needed) sends the committed changes of the publications `supabase_realtime` (Postgres Changes) and
+`supabase_realtime_messages_publication` (Broadcast from Database, inserts on `realtime.messages`)
+in commit order, pushed by a walsender the moment each commit is flushed (`replication.py`).
+Writers pay nothing beyond WAL they already write: no trigger, no NOTIFY.
 
-Slot policy: the slot is *temporary*, owned by the capture's own session. It disappears when the
+Slot policy: the slot is *temporary*, owned by the replication connection. It disappears when the
 gateway stops or its connection drops, so a gateway that is down retains no WAL at all, and two
 gateways on one database never share a slot. Like Supabase Realtime, changes committed while the
 gateway is down are not replayed.
+
+Until 2026-11-24 this polled `pg_logical_slot_get_binary_changes()` every 10 ms; each poll decoded
+again from the slot's restart point (which PostgreSQL 15 moves about every 15 s), so under steady
+writes capture cost a third of a core and added up to a poll's pacing to every delivery.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from halo_supabase.local.gateway.db import GatewayDatabase
 from halo_supabase.local.gateway.realtime.changes import VISIBILITY_FUNCTION, ChangeDispatcher
 from halo_supabase.local.gateway.realtime.hub import Hub
 from halo_supabase.local.gateway.realtime.pgoutput import Relation, RowChange, decode_messages
+from halo_supabase.local.gateway.realtime.replication import ReplicationError, ReplicationStream
 from halo_supabase.local.gateway.realtime.values import to_json
 
 __all__ = ["ChangeCapture"]
@@ -37,7 +40,7 @@ __all__ = ["ChangeCapture"]
 log = logging.getLogger(__name__)
 
 MESSAGES_PUBLICATION = "supabase_realtime_messages_publication"
-PUBLICATIONS = f"supabase_realtime,{MESSAGES_PUBLICATION}"
+PUBLICATIONS = ("supabase_realtime", MESSAGES_PUBLICATION)
 
 _SETUP = f"""
 do $setup$
@@ -53,21 +56,9 @@ end
 $setup$
 """
 
-_POLL = """
-select data from pg_logical_slot_get_binary_changes(
-  $1, null, $2, 'proto_version', '1', 'publication_names', $3)
-"""
-
 
 class ChangeCapture:
-    """Owns the slot and the polling loop; hands row changes to Broadcast and Postgres Changes."""
-
-    # Polling while anyone listens bounds the commit-to-delivery latency; idle, the loop only
-    # keeps the slot from retaining WAL.
-    ACTIVE_INTERVAL = 0.01
-    IDLE_INTERVAL = 0.25
-    COST_RATIO = 2.0
-    BATCH = 5000
+    """Owns the replication stream; hands row changes to Broadcast and Postgres Changes."""
 
     def __init__(self, db: GatewayDatabase, hub: Hub, dispatcher: ChangeDispatcher) -> None:
         self.db = db
@@ -99,21 +90,18 @@ class ChangeCapture:
     async def _run(self) -> None:
         delay = 0.5
         while True:
+            stream = ReplicationStream(
+                self.db.dsn("postgres"), self.slot, application_name="halo realtime capture"
+            )
             try:
-                conn = await asyncpg.connect(self.db.dsn("postgres"))
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("realtime: cannot connect for change capture (%s); retrying", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            try:
-                await self._open(conn)
+                await self._open(stream)
                 delay = 0.5
-                await self._poll_forever(conn)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                await self._stream_forever(stream)
+            except (OSError, ReplicationError, asyncpg.PostgresError) as exc:
                 log.warning("realtime: change capture stopped (%s); reconnecting", exc)
                 self._ready.clear()
                 await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
             except Exception:
                 # A bug in decoding or delivery must not end capture for the gateway's lifetime:
                 # log it, drop the slot (and the batch it held) and start again.
@@ -121,35 +109,26 @@ class ChangeCapture:
                 self._ready.clear()
                 await asyncio.sleep(delay)
             finally:
-                # Closing the session drops the temporary slot with it.
-                await conn.close(timeout=2)
+                # Closing the connection drops the temporary slot with it.
+                stream.close()
 
-    async def _open(self, conn: Any) -> None:
-        await conn.execute(_SETUP)
-        await conn.execute(VISIBILITY_FUNCTION)
-        await conn.execute("set application_name = 'halo realtime capture'")
-        await conn.fetchval(
-            "select slot_name from pg_create_logical_replication_slot($1, 'pgoutput', true)",
-            self.slot,
-        )
+    async def _open(self, stream: ReplicationStream) -> None:
+        conn = await asyncpg.connect(self.db.dsn("postgres"))
+        try:
+            await conn.execute(_SETUP)
+            await conn.execute(VISIBILITY_FUNCTION)
+        finally:
+            await conn.close(timeout=2)
+        await stream.open(PUBLICATIONS)
+        self._relations.clear()  # a new stream announces every relation again
         self._ready.set()
-        log.info("realtime: capturing changes through temporary slot %s", self.slot)
+        log.info("realtime: streaming changes from temporary slot %s", self.slot)
 
-    async def _poll_forever(self, conn: Any) -> None:
-        loop = asyncio.get_running_loop()
+    async def _stream_forever(self, stream: ReplicationStream) -> None:
         while True:
-            started = loop.time()
-            rows = await conn.fetch(_POLL, self.slot, self.BATCH, PUBLICATIONS)
-            cost = loop.time() - started
-            if rows:
-                await self._handle(decode_messages([row["data"] for row in rows], self._relations))
-            if len(rows) < self.BATCH:
-                interval = self.ACTIVE_INTERVAL if self.hub.topics else self.IDLE_INTERVAL
-                # Every poll decodes again from the slot's restart point, which PostgreSQL moves
-                # only every 15 s or so under steady writes: a poll can cost 10+ ms then. Resting
-                # at least COST_RATIO times as long as the poll took keeps capture under a third
-                # of a core (`halo bench ingest`) while quiet polls stay 10 ms apart.
-                await asyncio.sleep(max(interval, self.COST_RATIO * cost))
+            messages = await stream.transactions()
+            await self._handle(decode_messages(messages, self._relations))
+            stream.confirm()
 
     async def _handle(self, changes: Sequence[RowChange]) -> None:
         """Deliver in commit order; consecutive table changes are authorized as one batch."""
