@@ -33,11 +33,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from realtime import RealtimeChannelOptions
 from rich.console import Console
 from rich.table import Table
 
+from halo_supabase.bench.load import load_session
 from halo_supabase.bench.scratch import ScratchStack, scratch_stack
 from halo_supabase.bench.stats import percentiles
 from halo_supabase.local.gateway.credentials import TokenService
@@ -192,9 +193,9 @@ def _workers(stack: ScratchStack, names: list[str]) -> Iterator[list[int]]:
 
 
 class _Api:
-    """The AI runtime's calls, as plain HTTP (the bench's own CPU stays small)."""
+    """The AI runtime's calls, as plain HTTP (`load.py` says why not httpx)."""
 
-    def __init__(self, http: httpx.AsyncClient, url: str, key: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, url: str, key: str) -> None:
         self.http, self.url = http, f"{url}/rest/v1/rpc"
         self.headers = {
             "apikey": key,
@@ -205,9 +206,11 @@ class _Api:
 
     async def call(self, function: str, **arguments: Any) -> Any:
         body = {f"p_{name}": value for name, value in arguments.items()}
-        response = await self.http.post(f"{self.url}/{function}", json=body, headers=self.headers)
-        response.raise_for_status()
-        return response.json()
+        async with self.http.post(
+            f"{self.url}/{function}", json=body, headers=self.headers
+        ) as response:
+            response.raise_for_status()
+            return await response.json()
 
 
 async def _conversation(api: _Api, run: _Run) -> str:
@@ -235,7 +238,7 @@ async def _talk(api: _Api, run: _Run, conversation: str, until: float, rng: rand
                 role="user",
                 text=rng.choice(TEXTS),
             )
-        except httpx.HTTPError:
+        except aiohttp.ClientError:
             run.errors += 1
         else:
             run.sent_at[str(row["id"])] = started
@@ -257,7 +260,7 @@ async def _escalate(api: _Api, run: _Run, conversation: str) -> None:
             confidence=30,
             tool_calls=[{"name": "escalate", "arguments": {"reason": "bench"}}],
         )
-    except httpx.HTTPError:
+    except aiohttp.ClientError:
         run.escalated_at.pop(conversation, None)
         run.errors += 1
     else:
@@ -305,8 +308,7 @@ async def _loop_lag(lags: list[float], stop: asyncio.Event) -> None:
 async def _send(
     settings: Settings, stack: ScratchStack, run: _Run, count: int, seconds: float, escalations: int
 ) -> None:
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(timeout=30, limits=limits, trust_env=False) as http:
+    async with load_session(64, timeout=30) as http:
         api = _Api(http, stack.url, settings.service_role_key)
         conversations = await asyncio.gather(*(_conversation(api, run) for _ in range(count)))
         stop = asyncio.Event()

@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import psycopg
 from realtime import RealtimeChannelOptions
 from rich.console import Console
 from rich.table import Table
 
+from halo_supabase.bench.load import load_session
 from halo_supabase.local.bootstrap import apply_bootstrap
 from halo_supabase.local.migrations import apply_migrations, apply_seed
 from halo_supabase.local.ports import free_port
@@ -237,18 +238,18 @@ async def _listen(stack: Stack, run_ref: list[Run]) -> Any:
     return client
 
 
-async def _post(http: httpx.AsyncClient, stack: Stack, run: Run, n: int, tag: str) -> None:
+async def _post(http: aiohttp.ClientSession, stack: Stack, run: Run, n: int, tag: str) -> None:
     for _ in range(20):  # a provider retries what was not accepted
         try:
-            response = await http.post(
+            async with http.post(
                 f"{stack.url}/functions/v1/inbound-email/mailgun", data=stack.fields(n, tag)
-            )
-        except httpx.TransportError:
+            ) as response:
+                if response.status == 200:
+                    run.accepted_at[(await response.json())["id"]] = time.monotonic()
+                    return
+        except (aiohttp.ClientError, TimeoutError):
             await asyncio.sleep(0.5)
             continue
-        if response.status_code == 200:
-            run.accepted_at[response.json()["id"]] = time.monotonic()
-            return
         run.refused += 1
         await asyncio.sleep(0.5)
 
@@ -257,8 +258,7 @@ async def _throughput(stack: Stack, run: Run, count: int, concurrency: int) -> N
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(count):
         queue.put_nowait(n)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=120, limits=limits, trust_env=False) as http:
+    async with load_session(concurrency, timeout=120) as http:
 
         async def sender() -> None:
             while not queue.empty():
@@ -270,7 +270,7 @@ async def _throughput(stack: Stack, run: Run, count: int, concurrency: int) -> N
 
 
 async def _paced(stack: Stack, run: Run, count: int, rate: float) -> None:
-    async with httpx.AsyncClient(timeout=120, trust_env=False) as http:
+    async with load_session(100, timeout=120) as http:
         run.started = time.monotonic()
         tasks = []
         for n in range(count):
