@@ -251,6 +251,11 @@ class HaloApi(InboxMethods, ConversationMethods, FeedbackMethods):
             "dict[str, Any]", self.call("apply_inbound_email", inbound_id=inbound_id, email=email)
         )
 
+    def apply_inbound_emails(self, items: list[tuple[UUID, dict[str, object]]]) -> list[Any]:
+        """Apply a group; each outcome is the email's result or `{"error": {code, message}}`."""
+        entries = [{"inbound_id": str(inbound), "email": email} for inbound, email in items]
+        return cast("list[Any]", self.call("apply_inbound_emails", items=entries))
+
     def outbound_email_context(self, message_id: UUID) -> dict[str, Any] | None:
         return cast(
             "dict[str, Any] | None", self.call("outbound_email_context", message_id=message_id)

@@ -14,6 +14,7 @@ what went wrong and what to do about it::
     ├── WebhookError                an inbound email webhook was refused
     │   ├── WebhookSignatureError       signature malformed, stale, wrong or replayed (`reason`)
     │   └── WebhookPayloadError         the payload is malformed or too large
+    ├── InboundApplyError           the database refused to apply one inbound email of a group
     ├── AIProviderError             the AI provider failed (bad key, timeout, rate limit, bad output)
     └── JobError                    the durable jobs API refused a request
         └── LeaseLostError              the job's lease expired or it finished elsewhere
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigError",
     "DatabaseTestError",
     "HaloError",
+    "InboundApplyError",
     "JobError",
     "LeaseLostError",
     "LocalStackError",
@@ -109,6 +111,14 @@ class WebhookSignatureError(WebhookError):
 
 class WebhookPayloadError(WebhookError):
     """The webhook body is malformed or larger than the limit."""
+
+
+class InboundApplyError(HaloError):
+    """`api.apply_inbound_emails` applied a group but refused this email (its job is retried)."""
+
+    def __init__(self, inbound_id: str, code: str, message: str) -> None:
+        self.inbound_id, self.code = inbound_id, code
+        super().__init__(f"inbound email {inbound_id} was not applied: {message} (SQLSTATE {code})")
 
 
 class AIProviderError(HaloError):

@@ -11,7 +11,6 @@ runtime can drop a result that another worker now owns.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -21,6 +20,7 @@ from postgrest import APIError, AsyncPostgrestClient
 from pydantic import TypeAdapter
 
 from halo_supabase.errors import JobError, LeaseLostError
+from halo_supabase.grouped_calls import GroupedCall
 from halo_supabase.models import Job, JobState
 from supabase import AsyncClient
 
@@ -149,43 +149,22 @@ class JobQueue:
 
 
 class CompletionBatcher:
-    """Completes jobs in groups: every job that finishes while a completion call is in flight
-    waits for the next call, which completes them all (at most `MAX_BATCH` a call).
-
-    No timer: a job finishing on an idle batcher is completed at once, so batching adds no delay
-    at low load and saves a request per job at high load. :meth:`complete` returns once the job's
-    completion is recorded, raises :class:`LeaseLostError` when its lease was lost, and raises the
-    call's error (the gateway unreachable, ...) to every job of a failed call, which may retry.
+    """Completes jobs in groups (:class:`GroupedCall`): every job that finishes while a
+    completion call is in flight waits for the next call, which completes them all (at most
+    `MAX_BATCH` a call). :meth:`complete` returns once the job's completion is recorded, raises
+    :class:`LeaseLostError` when its lease was lost, and raises the call's error (the gateway
+    unreachable, ...) to every job of a failed call, which may retry.
     """
 
     MAX_BATCH = 1000
 
     def __init__(self, queue: JobQueue) -> None:
         self._queue = queue
-        self._waiting: list[tuple[Job, asyncio.Future[None]]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self._group: GroupedCall[Job, None] = GroupedCall(self._send, self.MAX_BATCH)
 
     async def complete(self, job: Job) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((job, done))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush())
-        await done
+        await self._group(job)
 
-    async def _flush(self) -> None:
-        while self._waiting:
-            batch = self._waiting[: self.MAX_BATCH]
-            del self._waiting[: self.MAX_BATCH]
-            try:
-                lost = await self._queue.complete_many([job for job, _ in batch])
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():  # a cancelled waiter (worker stopping) wants nothing
-                        done.set_exception(exc)
-                continue
-            for job, done in batch:
-                if not done.done():
-                    if job.id in lost:
-                        done.set_exception(LeaseLostError(job.id))
-                    else:
-                        done.set_result(None)
+    async def _send(self, jobs: list[Job]) -> list[LeaseLostError | None]:
+        lost = await self._queue.complete_many(jobs)
+        return [LeaseLostError(job.id) if job.id in lost else None for job in jobs]

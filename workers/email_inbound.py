@@ -3,9 +3,10 @@
 Reads the delivery's bytes (inline in the job for small text deliveries, else from Storage,
 service key), rebuilds and parses the mail
 (`halo_supabase.inbound`), stores attachments, decides spam (trusted senders, then the AI
-provider's classifier, unless the workspace turned detection off), and calls
-`api.apply_inbound_email` once. Idempotent: the SQL function returns the first outcome when a
-delivery is applied again, and attachment uploads overwrite their own paths.
+provider's classifier, unless the workspace turned detection off), and applies it once through
+`api.apply_inbound_emails`, grouped with the other emails parsed meanwhile. Idempotent: the SQL
+function returns the first outcome when a delivery is applied again, and attachment uploads
+overwrite their own paths.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ import json
 import logging
 import re
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
 from halo_supabase.ai import AIProvider, EmailForSpam, provider_from_settings
+from halo_supabase.errors import InboundApplyError
+from halo_supabase.grouped_calls import GroupedCall
 from halo_supabase.inbound import StoredFile, delivery_email, inbound_document, is_trusted
 from halo_supabase.runtime import JobContext
 from halo_supabase.settings import get_settings
+from supabase import AsyncClient
 from workers import email_ack
 
 __all__ = ["KIND", "handle"]
@@ -59,7 +64,6 @@ async def handle(context: JobContext) -> None:
             files.append(StoredFile(entry["field"], entry["filename"], entry["content_type"], data))
     email = delivery_email(delivery["provider"], delivery["payload_format"], stored, files)
 
-    api = context.client.schema("api")
     config = await _workspace_config(context, workspace)
     # Mail whose Message-ID is on HALO_EMAIL_DOMAIN is our own come back (a loop). Not the inbox's
     # domain by default: colleagues mailing the inbox from that domain would look like a loop.
@@ -98,12 +102,7 @@ async def handle(context: JobContext) -> None:
         "spam": spam and not automatic,
         "spam_reasons": reasons,
     }
-    response = await api.rpc(
-        "apply_inbound_email",
-        # postgrest-py annotates params as dict[str, str] but sends any JSON body unchanged.
-        cast("dict[str, str]", {"p_inbound_id": inbound_id, "p_email": document}),
-    ).execute()
-    outcome = cast("dict[str, Any]", response.data)
+    outcome = await _applier(context.client)({"inbound_id": inbound_id, "email": document})
     if (
         outcome.get("result") == "applied"
         and first.document["kind"] in ("new", "forward")
@@ -127,6 +126,36 @@ async def handle(context: JobContext) -> None:
             "defects": len(first.parsed.defects),
         },
     )
+
+
+# Emails parsed while an apply call is in flight go together in the next one
+# (`api.apply_inbound_emails`, 20261124160100): one request and one commit per group.
+APPLY_GROUP_MAX = 100
+_appliers: weakref.WeakKeyDictionary[AsyncClient, GroupedCall[dict[str, Any], dict[str, Any]]]
+_appliers = weakref.WeakKeyDictionary()
+
+
+def _applier(client: AsyncClient) -> GroupedCall[dict[str, Any], dict[str, Any]]:
+    group = _appliers.get(client)
+    if group is None:
+
+        async def send(items: list[dict[str, Any]]) -> list[dict[str, Any] | BaseException]:
+            response = await (
+                client.schema("api")
+                # postgrest-py annotates params as dict[str, str] but sends any JSON unchanged.
+                .rpc("apply_inbound_emails", cast("dict[str, str]", {"p_items": items}))
+                .execute()
+            )
+            outcomes = cast("list[dict[str, Any]]", response.data)
+            return [
+                InboundApplyError(item["inbound_id"], o["error"]["code"], o["error"]["message"])
+                if "error" in o
+                else o
+                for item, o in zip(items, outcomes, strict=True)
+            ]
+
+        group = _appliers[client] = GroupedCall(send, APPLY_GROUP_MAX)
+    return group
 
 
 @dataclass(frozen=True)

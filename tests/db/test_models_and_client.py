@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -142,6 +142,15 @@ def test_a_workflow_through_the_typed_client(project_db: str) -> None:
                 "raw", "support@acme.test", None, "mime", len(small), raw=small
             )
             assert (stored["duplicate"], stored["routed"]) == (False, True)
+            hello = {"kind": "new", "from_email": "a@customer.example", "body_text": "Hello"}
+            missing = uuid4()
+            applied, refused = worker.apply_inbound_emails(
+                [(UUID(str(stored["id"])), hello), (missing, hello)]
+            )
+            assert applied["result"] == "applied"
+            assert (
+                refused["error"]["code"] == "P0002" and str(missing) in refused["error"]["message"]
+            )
             key = worker.create_api_key(acme, "zapier")
             assert worker.verify_api_key(key.key) == acme
             assert worker.verify_api_key(key.key + "x") is None

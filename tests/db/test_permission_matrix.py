@@ -150,6 +150,7 @@ MATRIX: list[Case] = [
     Case("outbound_email_context", "execute", ". . . . . . Y", call(f"api.outbound_email_context((select id from halo.messages where ticket_id = '{OPEN_TICKET}' limit 1))")),
     Case("mark_email_sent", "execute", ". . . . . . Y", call(f"api.mark_email_sent((select id from halo.messages where ticket_id = '{OPEN_TICKET}' and email_message_id is null limit 1), 'x@y')")),
     Case("apply_inbound_email", "execute", ". . . . . . Y", call("api.apply_inbound_email(%s, '{\"kind\": \"new\", \"from_email\": \"x@example.com\", \"body_text\": \"hi\"}')"), INBOUND),
+    Case("apply_inbound_emails", "execute", ". . . . . . Y", call("api.apply_inbound_emails(jsonb_build_array(jsonb_build_object('inbound_id', %s::text, 'email', '{\"kind\": \"new\", \"from_email\": \"x@example.com\", \"body_text\": \"hi\"}'::jsonb)))"), INBOUND),
     # customers
     Case("companies", "select", ". . Y Y Y Y Y", select("companies")),
     Case("companies", "insert", ". . . Y Y Y Y", dml(f"insert into api.companies (workspace_id, name) values ('{ACME}', 'Umbrella')")),

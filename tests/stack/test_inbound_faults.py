@@ -133,9 +133,15 @@ async def test_a_gateway_restart_during_ingest_loses_and_duplicates_nothing(
                 )
                 for n in range(total)
             ]
+
+            async def post_later(delay: float, raw: str) -> int:
+                await asyncio.sleep(delay)
+                return await post_until_stored(http, gateway.url, inbox.address, raw)
+
+            # A steady stream over 2 s (a provider's pace, not a burst the gateway takes in a
+            # few milliseconds), so posts are made before, during and after the restart.
             senders = [
-                asyncio.create_task(post_until_stored(http, gateway.url, inbox.address, raw))
-                for raw in sent
+                asyncio.create_task(post_later(n * 2.0 / total, raw)) for n, raw in enumerate(sent)
             ]
             await asyncio.sleep(0.3)
             await asyncio.to_thread(gateway.stop)
