@@ -7,13 +7,13 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
 
 from tests.conftest import as_user
 from tests.db.demo import ACME, AGENT, OPEN_TICKET, claims
+from tests.db.plans import nested_plans, rows_read
 
 Conn = psycopg.Connection[tuple[object, ...]]
 SERVICE = {"role": "service_role"}
@@ -308,28 +308,12 @@ def test_complete_jobs_refuses_bad_input_and_completes_nothing(
     assert state(service, job_id)[0] == "running"
 
 
-def _scanned(node: dict[str, Any]) -> int:
-    """The most rows any node of a plan read: what it returned plus what its filters dropped."""
-    own = int(node.get("Actual Rows", 0)) + int(node.get("Rows Removed by Filter", 0))
-    return max([own, *(_scanned(child) for child in node.get("Plans", []))])
-
-
 def test_claiming_and_completing_do_not_read_the_backlog(inbox_db: str) -> None:
     """With thousands of jobs queued, claiming four and completing them reads a handful of rows.
     Before 20261124160000 the claim sorted every due job, and its dead-letter sweep and
     complete_jobs scanned them all. auto_explain reports the plans of the functions' own
     statements as notices."""
-    plans: list[dict[str, Any]] = []
     with psycopg.connect(inbox_db, autocommit=True) as conn:
-        conn.execute("load 'auto_explain'")
-        for name, value in {
-            "auto_explain.log_min_duration": "0",
-            "auto_explain.log_analyze": "on",
-            "auto_explain.log_nested_statements": "on",
-            "auto_explain.log_format": "json",
-            "auto_explain.log_level": "notice",
-        }.items():
-            conn.execute("select set_config(%s, %s, false)", (name, value))
         conn.execute("set role service_role")
         conn.execute(
             "select set_config('request.jwt.claims', '{\"role\": \"service_role\"}', false)"
@@ -337,16 +321,12 @@ def test_claiming_and_completing_do_not_read_the_backlog(inbox_db: str) -> None:
         job_kind = kind()
         conn.execute("select api.enqueue_job(%s) from generate_series(1, 3000)", (job_kind,))
         claim(conn, job_kind, batch=4)
-
-        def collect(notice: psycopg.errors.Diagnostic) -> None:
-            text = notice.message_primary or ""
-            if "{" in text:
-                plans.append(json.loads(text[text.index("{") :])["Plan"])
-
-        conn.add_notice_handler(collect)
+        conn.execute("reset role")
+        plans = nested_plans(conn)
+        conn.execute("set role service_role")
         held = claim(conn, job_kind, batch=4)
         entries = [{"id": i, "lease_token": str(t)} for i, t in held]
         assert complete_jobs(conn, entries) == []
     assert len(held) == 4
     assert len(plans) >= 4  # the sweep, the pick, the completion and the calls themselves
-    assert max(_scanned(plan) for plan in plans) < 100
+    assert max(rows_read(plan) for plan in plans) < 100
