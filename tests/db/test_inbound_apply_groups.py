@@ -4,6 +4,7 @@ subtransaction, so one email's error is that email's outcome and the others are 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -121,3 +122,48 @@ def test_only_the_service_role_may_apply(inbox_db: str) -> None:
         conn.execute("set role authenticated")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select api.apply_inbound_emails('[]')")
+
+
+def test_concurrent_groups_in_opposite_orders_do_not_deadlock(inbox_db: str) -> None:
+    """Two email workers' groups with the same senders in opposite orders: each new ticket takes
+    the workspace's ticket counter and each sender's contact row. Before 20261124170100 a group
+    could hold a contact while waiting for the counter the other held while waiting for that
+    contact, and PostgreSQL failed one email with 40P01; groups now take the counters first."""
+    senders = [f"order{n}.{uuid.uuid4().hex[:8]}@example.com" for n in range(30)]
+    outcomes: list[dict[str, Any]] = []
+    for _ in range(3):
+        groups = [
+            [
+                {"inbound_id": delivery(inbox_db), "email": email(sender, "Opposite orders")}
+                for sender in order
+            ]
+            for order in (senders, senders[::-1])
+        ]
+        start = threading.Barrier(len(groups))
+
+        def run(items: list[dict[str, Any]], start: threading.Barrier = start) -> None:
+            with psycopg.connect(inbox_db, autocommit=True) as conn:
+                conn.execute("set role service_role")
+                start.wait()
+                outcomes.extend(apply(conn, items))
+
+        threads = [threading.Thread(target=run, args=(group,)) for group in groups]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert [o for o in outcomes if "error" in o] == []
+    assert len(outcomes) == 3 * 2 * len(senders)
+
+
+def test_an_id_that_is_not_a_uuid_fails_only_its_own_email(inbox_db: str, service: Conn) -> None:
+    good = delivery(inbox_db)
+    outcomes = apply(
+        service,
+        [
+            {"inbound_id": "not-a-uuid", "email": email("eve@example.com", "Bad id")},
+            {"inbound_id": good, "email": email("fay@example.com", "Good id")},
+        ],
+    )
+    assert outcomes[0]["error"]["code"] == "22P02"
+    assert outcomes[1]["result"] == "applied"
