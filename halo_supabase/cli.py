@@ -786,7 +786,12 @@ def bench_realtime(subscribers: str, cycles: int) -> None:
 @click.option("--concurrency", default=32, show_default=True, help="Concurrent webhook senders.")
 @click.option("--rate", default=50.0, show_default=True, help="Emails/s of the paced latency run.")
 @click.option("--paced", default=500, show_default=True, help="Webhooks in the latency run.")
-@click.option("--worker-concurrency", default=16, show_default=True, help="Jobs run at once.")
+@click.option(
+    "--worker-concurrency",
+    default=32,
+    show_default=True,
+    help="Jobs the email worker runs at once.",
+)
 @_reports_errors
 def bench_ingest(
     count: int, concurrency: int, rate: float, paced: int, worker_concurrency: int

@@ -369,7 +369,7 @@ def run_ingest_benchmark(
     concurrency: int = 32,
     rate: float = 50.0,
     paced: int = 500,
-    worker_concurrency: int = 16,
+    worker_concurrency: int = 32,
 ) -> None:
     """Measure on scratch servers (never the developer's own), then delete them."""
     stack = Stack(settings)
