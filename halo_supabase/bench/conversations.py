@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -38,6 +37,7 @@ from realtime import RealtimeChannelOptions
 from rich.console import Console
 from rich.table import Table
 
+from halo_supabase.bench.cpu import cpu_seconds, processes, tree
 from halo_supabase.bench.load import load_session
 from halo_supabase.bench.scratch import ScratchStack, scratch_stack
 from halo_supabase.bench.stats import percentiles
@@ -110,28 +110,6 @@ class _Run:
             self.ticket_after_store.append(max(0.0, at - stored) * 1000)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) a process has used; 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_pids(cluster: LocalCluster) -> list[int]:
-    """The cluster's postmaster and its children (backends, WAL writer, ...)."""
-    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
-                children.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return [postmaster, *children]
-
-
 @dataclass
 class _Cpu:
     """CPU seconds of each server process group over the measured run."""
@@ -141,12 +119,11 @@ class _Cpu:
     used: dict[str, float] = field(default_factory=dict)
 
     def begin(self) -> None:
-        self.start = {name: sum(map(_cpu_seconds, pids)) for name, pids in self.pids.items()}
+        self.start = {name: sum(map(cpu_seconds, pids)) for name, pids in self.pids.items()}
 
     def end(self) -> None:
         self.used = {
-            name: sum(map(_cpu_seconds, pids)) - self.start[name]
-            for name, pids in self.pids.items()
+            name: sum(map(cpu_seconds, pids)) - self.start[name] for name, pids in self.pids.items()
         }
 
 
@@ -444,7 +421,7 @@ def run_conversations_benchmark(
             {
                 "gateway": [stack.process.pid],
                 "workers": worker_pids,
-                "postgres": _postgres_pids(stack.cluster),
+                "postgres": [p.pid for p in tree(stack.cluster.running_pid(), processes())],
             }
         )
         run = _measure(settings, stack, conversations, seconds, escalations, cpu)

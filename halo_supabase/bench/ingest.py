@@ -29,7 +29,6 @@ import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -38,6 +37,7 @@ from realtime import RealtimeChannelOptions
 from rich.console import Console
 from rich.table import Table
 
+from halo_supabase.bench.cpu import cpu_seconds, processes, tree
 from halo_supabase.bench.load import load_session
 from halo_supabase.local.bootstrap import apply_bootstrap
 from halo_supabase.local.migrations import apply_migrations, apply_seed
@@ -165,70 +165,19 @@ class Stack:
         }
 
 
-def _cpu_seconds(pid: str, stat_fields: list[str], ticks: int) -> float:
-    """CPU seconds of one process: nanosecond run time of its threads where the kernel keeps it.
-
-    /proc/PID/stat counts in clock ticks (10 ms), coarser than what a small run costs Deno; the
-    per-thread schedstat run time is exact. Threads that already exited are in neither figure.
-    """
-    try:
-        return (
-            sum(
-                int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
-                for tid in os.listdir(f"/proc/{pid}/task")
-            )
-            / 1e9
-        )
-    except (OSError, ValueError, IndexError):
-        return (int(stat_fields[11]) + int(stat_fields[12])) / ticks
-
-
-def _process_tree_cpu() -> dict[int, tuple[int, str, float]]:
-    """pid → (parent pid, command line, CPU seconds) of every process we can read."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    table: dict[int, tuple[int, str, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        table[int(entry)] = (
-            int(fields[1]),
-            cmdline.replace(b"\0", b" ").decode(errors="replace"),
-            _cpu_seconds(entry, fields, ticks),
-        )
-    return table
-
-
 def _cpu_by_component(stack: Stack) -> dict[str, float]:
     """CPU seconds used so far by PostgreSQL, the gateway, Deno, the worker and this bench."""
-    table = _process_tree_cpu()
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in table.items():
-        children.setdefault(parent, []).append(pid)
-
-    def tree(root: int | None) -> list[int]:
-        found, todo = [], [root] if root in table else []
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo.extend(children.get(pid, []))
-        return found
-
+    table = processes()
     gateway, worker = (process.pid for process in stack.processes)
     usage = {
-        "postgres": sum(table[p][2] for p in tree(stack.cluster.running_pid())),
+        "postgres": sum(cpu_seconds(p.pid) for p in tree(stack.cluster.running_pid(), table)),
         "gateway": 0.0,
         "deno": 0.0,
-        "worker": sum(table[p][2] for p in tree(worker)),
+        "worker": sum(cpu_seconds(p.pid) for p in tree(worker, table)),
         "bench": time.process_time(),
     }
-    for pid in tree(gateway):
-        usage["deno" if "deno" in table[pid][1] else "gateway"] += table[pid][2]
+    for process in tree(gateway, table):
+        usage["deno" if "deno" in process.command else "gateway"] += cpu_seconds(process.pid)
     return usage
 
 

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from websockets.asyncio.client import ClientConnection, connect
 
+from halo_supabase.bench.cpu import cpu_seconds
 from halo_supabase.bench.scratch import ScratchStack, scratch_stack
 from halo_supabase.bench.stats import percentiles
 from halo_supabase.local.gateway.credentials import TokenService
@@ -167,8 +168,7 @@ class Bench:
     @property
     def gateway_cpu(self) -> float:
         """CPU seconds the gateway process has used (user + system)."""
-        fields = Path(f"/proc/{self.gateway.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.gateway.pid)
 
     async def fan_out(self, subscribers: list[Subscriber]) -> tuple[float, float, int]:
         """One client broadcasts as fast as it can: deliveries per second of wall time, gateway
