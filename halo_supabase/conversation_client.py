@@ -81,11 +81,29 @@ class ConversationMethods:
     def set_widget_open(
         self, conversation_id: UUID, open: bool, workspace_id: UUID | None = None
     ) -> list[Message]:
-        """The widget opened (returns the replies queued while it was closed) or closed."""
+        """The widget opened or closed. Opening returns the replies queued while it was closed,
+        oldest first; they come back on every opening until `acknowledge_widget_replies`."""
         rows = self.call(
             "set_widget_open", conversation_id=conversation_id, open=open, workspace_id=workspace_id
         )
         return [Message.model_validate(row) for row in rows or []]
+
+    def acknowledge_widget_replies(
+        self,
+        conversation_id: UUID,
+        message_ids: list[UUID],
+        workspace_id: UUID | None = None,
+    ) -> int:
+        """The customer has seen these delivered replies: they leave the queue. Returns how many
+        did (ids no longer queued are ignored, so a retry is harmless)."""
+        return int(
+            self.call(
+                "acknowledge_widget_replies",
+                conversation_id=conversation_id,
+                message_ids=message_ids,
+                workspace_id=workspace_id,
+            )
+        )
 
     def identify_visitor(
         self,

@@ -289,7 +289,7 @@ def test_taking_over_reopens_a_resolved_ticket_and_links_its_older_transcript(co
     assert sorted(r[0] for r in kinds) == ["ai_agent", "customer"]
 
 
-def test_replies_wait_for_a_closed_widget_and_arrive_once_when_it_opens(conn: Conn) -> None:
+def test_replies_wait_for_a_closed_widget_and_come_back_until_acknowledged(conn: Conn) -> None:
     service(conn)
     assert (
         conn.execute(
@@ -310,14 +310,44 @@ def test_replies_wait_for_a_closed_widget_and_arrive_once_when_it_opens(conn: Co
         LIVE_CONVERSATION,
     )
     service(conn)
-    delivered = conn.execute(
-        "select body_text from api.set_widget_open(%s, true)", (LIVE_CONVERSATION,)
-    ).fetchall()
-    assert [r[0] for r in delivered] == ["Remy from Acme Support joined", "I am on it"]
-    assert (
-        conn.execute("select * from api.set_widget_open(%s, true)", (LIVE_CONVERSATION,)).fetchall()
-        == []
+
+    def open_widget() -> list[tuple[str, str]]:
+        return [
+            (str(r[0]), r[1])
+            for r in conn.execute(
+                "select id, body_text from api.set_widget_open(%s, true)", (LIVE_CONVERSATION,)
+            ).fetchall()
+        ]
+
+    delivered = open_widget()
+    assert [text for _, text in delivered] == ["Remy from Acme Support joined", "I am on it"]
+    # The runtime never confirmed them (it crashed, the response was lost): they come again.
+    assert open_widget() == delivered
+    assert conn.execute(
+        "select deliveries from halo.queued_replies where conversation_id = %s order by seq",
+        (LIVE_CONVERSATION,),
+    ).fetchall() == [(2,), (2,)]
+    joined, reply = (message_id for message_id, _ in delivered)
+    ack = "select api.acknowledge_widget_replies(%s, %s::uuid[])"
+    assert one(conn, ack, LIVE_CONVERSATION, [joined]) == 1
+    assert open_widget() == [(reply, "I am on it")]
+    # A retried acknowledgement, and another conversation's id, change nothing.
+    assert one(conn, ack, LIVE_CONVERSATION, [joined, "00000000-0000-4000-8000-000000000000"]) == 0
+    assert one(conn, ack, LIVE_CONVERSATION, [reply]) == 1
+    assert open_widget() == []
+
+
+def test_acknowledging_replies_names_what_is_wrong(conn: Conn) -> None:
+    service(conn)
+    ack = "select api.acknowledge_widget_replies(%s, {})"
+    assert "p_message_ids is required" in fails(
+        conn, "22023", ack.format("null"), LIVE_CONVERSATION
     )
+    too_many = ack.format("array_fill(gen_random_uuid(), array[1001])")
+    assert "at most 1000" in fails(conn, "22023", too_many, LIVE_CONVERSATION)
+    # With another workspace's API key the conversation does not exist.
+    other = "select api.acknowledge_widget_replies(%s, '{}', %s)"
+    assert "does not exist" in fails(conn, "P0002", other, LIVE_CONVERSATION, GLOBEX)
 
 
 def test_identify_relinks_the_visitors_conversations_tickets_and_messages(conn: Conn) -> None:

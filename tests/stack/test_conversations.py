@@ -325,7 +325,7 @@ async def test_takeover_and_pass_back_signal_the_ai_runtime_on_the_conversation_
     assert [r["ticket_id"] for r in replies] == [str(ticket.id)]
 
 
-async def test_replies_queued_while_the_widget_is_closed_arrive_when_it_reopens(
+async def test_replies_queued_while_the_widget_is_closed_arrive_until_acknowledged(
     inbox: Inbox,
 ) -> None:
     runtime = inbox.service
@@ -342,7 +342,12 @@ async def test_replies_queued_while_the_widget_is_closed_arrive_when_it_reopens(
         "Remy from Acme Support joined",
         "Found it: your plan renews on the 3rd.",
     ]
-    assert runtime.set_widget_open(conversation.id, True) == []  # delivered once
+    # Until the runtime confirms it showed them, every opening delivers them again.
+    assert runtime.set_widget_open(conversation.id, True) == delivered
+    shown = [m.id for m in delivered]
+    assert runtime.acknowledge_widget_replies(conversation.id, shown) == 2
+    assert runtime.acknowledge_widget_replies(conversation.id, shown) == 0  # a retry
+    assert runtime.set_widget_open(conversation.id, True) == []
     # While the widget is open nothing queues: replies go out live.
     inbox.agent.reply_to_ticket(ticket.id, "chat", "Anything else?", 10**9)
     assert runtime.set_widget_open(conversation.id, True) == []

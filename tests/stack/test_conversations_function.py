@@ -92,6 +92,13 @@ def test_a_session_through_the_function(functions_url: str, acme_key: str, inbox
     assert [m["body_text"] for m in reopened.json()["delivered"]] == [
         "Remy from Acme Support joined"
     ]
+    shown = [m["id"] for m in reopened.json()["delivered"]]
+    assert runtime.post(f"/{cid}/acknowledge", {"message_ids": shown}).json() == {"result": 1}
+    assert runtime.post(f"/{cid}/widget", {"open": True}).json() == {"delivered": []}
+    missing = runtime.post(f"/{cid}/acknowledge", {})
+    assert missing.status_code == 400 and missing.json()["error"] == "message_ids is required"
+    garbled = runtime.post(f"/{cid}/acknowledge", {"message_ids": ["not-a-uuid"]})
+    assert garbled.status_code == 400 and "uuid" in garbled.json()["error"]
     identified = runtime.post(
         "/identify", {"anonymous_id": anonymous, "email": f"{anonymous}@ex.org"}
     )
@@ -128,6 +135,7 @@ def test_another_workspaces_conversation_is_not_found_and_untouched(
         (f"/{cid}/heartbeat", {}),
         (f"/{cid}/end", {}),
         (f"/{cid}/widget", {"open": False}),
+        (f"/{cid}/acknowledge", {"message_ids": []}),
     ]:
         answer = globex.post(path, body)
         assert answer.status_code == 404, (path, answer.text)

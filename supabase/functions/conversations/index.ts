@@ -5,6 +5,7 @@
 //   POST /functions/v1/conversations/<id>/messages       {role: user|ai|teammate|system, text, confidence?, tool_calls?, author_user_id?, client_echo_id?}
 //   POST /functions/v1/conversations/<id>/heartbeat      {}
 //   POST /functions/v1/conversations/<id>/widget         {open: true|false}  (opening answers the queued replies)
+//   POST /functions/v1/conversations/<id>/acknowledge    {message_ids: [...]}  (the queued replies shown; until then each opening answers them again)
 //   POST /functions/v1/conversations/<id>/human          {}  (the "talk to a human" button)
 //   POST /functions/v1/conversations/<id>/end            {reason?: closed|timed_out, outcome?, ai_score?}
 //   GET  /functions/v1/conversations/<id>                the conversation (state, ai_paused, outcome)

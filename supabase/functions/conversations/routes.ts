@@ -8,6 +8,7 @@ export type Action =
   | "messages"
   | "heartbeat"
   | "widget"
+  | "acknowledge"
   | "human"
   | "end";
 
@@ -31,7 +32,8 @@ const API_KEY = /^halo_sk_[0-9a-f]{64}$/;
 export const MAX_BODY_BYTES = 256 * 1024;
 
 export const USAGE = "use POST /conversations/start, /conversations/identify, or " +
-  "/conversations/<id>/messages, /heartbeat, /widget, /human, /end; GET /conversations/<id>";
+  "/conversations/<id>/messages, /heartbeat, /widget, /acknowledge, /human, /end; " +
+  "GET /conversations/<id>";
 
 // /functions/v1/conversations/<...>: everything after the function's own name.
 export function parseRoute(pathname: string): Route | null {
@@ -44,7 +46,7 @@ export function parseRoute(pathname: string): Route | null {
   if (rest.length === 1 && UUID.test(rest[0])) {
     return { action: "get", conversationId: rest[0].toLowerCase() };
   }
-  const perConversation = ["messages", "heartbeat", "widget", "human", "end"];
+  const perConversation = ["messages", "heartbeat", "widget", "acknowledge", "human", "end"];
   if (rest.length === 2 && UUID.test(rest[0]) && perConversation.includes(rest[1])) {
     return { action: rest[1] as Action, conversationId: rest[0].toLowerCase() };
   }
@@ -87,6 +89,7 @@ const FIELDS: Record<Action, Record<string, string>> = {
   get: {},
   heartbeat: {},
   widget: { open: "p_open" },
+  acknowledge: { message_ids: "p_message_ids" },
   human: {},
   end: { reason: "p_end_reason", outcome: "p_outcome", ai_score: "p_ai_score" },
 };
@@ -95,6 +98,7 @@ const REQUIRED: Partial<Record<Action, string[]>> = {
   identify: ["anonymous_id"],
   messages: ["role", "text"],
   widget: ["open"],
+  acknowledge: ["message_ids"],
 };
 
 const CALLS: Record<Action, Omit<RpcCall, "params">> = {
@@ -104,6 +108,7 @@ const CALLS: Record<Action, Omit<RpcCall, "params">> = {
   get: { fn: "get_conversation", shape: "one", status: 200 },
   heartbeat: { fn: "conversation_heartbeat", shape: "value", status: 200 },
   widget: { fn: "set_widget_open", shape: "many", status: 200 },
+  acknowledge: { fn: "acknowledge_widget_replies", shape: "value", status: 200 },
   human: { fn: "request_human", shape: "value", status: 202 },
   end: { fn: "complete_conversation", shape: "one", status: 200 },
 };

@@ -15,6 +15,7 @@ Deno.test("routes", () => {
   equal(parseRoute(`/conversations/${ID.toUpperCase()}/end`), { action: "end", conversationId: ID });
   equal(parseRoute(`/functions/v1/conversations/${ID}`), { action: "get", conversationId: ID });
   equal(parseRoute("/conversations/not-a-uuid/messages"), null);
+  equal(parseRoute(`/conversations/${ID}/acknowledge`), { action: "acknowledge", conversationId: ID });
   equal(parseRoute(`/conversations/${ID}/delete`), null);
   equal(parseRoute("/conversations"), null);
 });
@@ -31,6 +32,12 @@ Deno.test("bodies become RPC calls with the key's workspace", () => {
   const call = rpcCall({ action: "messages", conversationId: ID }, { role: "ai", text: "Hi", confidence: 80 }, WS);
   equal(call.fn, "add_conversation_message");
   equal(call.params, { p_workspace_id: WS, p_role: "ai", p_text: "Hi", p_confidence: 80, p_conversation_id: ID });
+  const ack = rpcCall({ action: "acknowledge", conversationId: ID }, { message_ids: [ID] }, WS);
+  equal([ack.fn, ack.shape, ack.params], [
+    "acknowledge_widget_replies",
+    "value",
+    { p_workspace_id: WS, p_message_ids: [ID], p_conversation_id: ID },
+  ]);
   // The body cannot pick another workspace: workspace_id is not a field.
   for (const [body, message] of [
     [{ role: "ai" }, "text is required"],
