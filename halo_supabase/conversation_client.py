@@ -105,6 +105,25 @@ class ConversationMethods:
             )
         )
 
+    def conversation_updates(
+        self,
+        conversation_id: UUID,
+        after_seq: int = 0,
+        limit: int | None = None,
+        workspace_id: UUID | None = None,
+    ) -> dict[str, Any]:
+        """What happened since `after_seq`, gap-free: `{"events": [{seq, event, data, message?}],
+        "after_seq": next cursor, "more": page was full}` (conversation events and the messages
+        the customer sees). For a runtime that cannot join Realtime."""
+        result: dict[str, Any] = self.call(
+            "conversation_updates",
+            conversation_id=conversation_id,
+            after_seq=after_seq,
+            limit=limit,
+            workspace_id=workspace_id,
+        )
+        return result
+
     def identify_visitor(
         self,
         workspace_id: UUID,

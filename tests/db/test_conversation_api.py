@@ -384,3 +384,70 @@ def test_ending_a_conversation_derives_its_outcome(conn: Conn) -> None:
     assert one(conn, outcome, timed_out, "timed_out") == "abandoned"
     assert one(conn, outcome, timed_out, "closed") == "abandoned"  # already ended: unchanged
     fails(conn, "22023", outcome, closed, "vanished")
+
+
+def updates(conn: Conn, after_seq: int, limit: int = 100) -> dict[str, Any]:
+    result: dict[str, Any] = one(
+        conn, "select api.conversation_updates(%s, %s, %s)", LIVE_CONVERSATION, after_seq, limit
+    )
+    return result
+
+
+def test_conversation_updates_carry_what_the_customer_sees_and_miss_nothing(conn: Conn) -> None:
+    # The test's transaction is rolled back: number its events as they happen, not at commit.
+    conn.execute("set constraints all immediate")
+    service(conn)
+    cursor = updates(conn, 0, 1000)["after_seq"]
+    one(
+        conn,
+        "select api.add_conversation_message(%s, 'user', 'Where is my parcel?')",
+        LIVE_CONVERSATION,
+    )
+    member(conn, AGENT)
+    one(conn, "select api.take_over(%s)", LIVE_CONVERSATION)
+    for kind, text in [("chat", "It left the depot today"), ("whisper", "psst"), ("note", "VIP")]:
+        one(
+            conn,
+            "select api.append_message(p_conversation_id => %s, p_kind => %s::halo.message_kind,"
+            " p_body_text => %s)",
+            LIVE_CONVERSATION,
+            kind,
+            text,
+        )
+    service(conn)
+    page = updates(conn, cursor)
+    seen = [(e["event"], e.get("message", {}).get("body_text")) for e in page["events"]]
+    assert seen == [
+        ("message.created", "Where is my parcel?"),
+        ("conversation.ai_paused_changed", None),
+        ("conversation.paused", None),
+        ("message.created", "Remy from Acme Support joined"),
+        ("message.created", "It left the depot today"),
+    ]  # not the whisper, the note or the ticket's own events
+    assert page["events"][2]["data"] == {"reason": "takeover", "ai_paused": True}
+    # The cursor moves past what was left out, to the conversation's last event.
+    conn.execute("reset role")
+    last = one(
+        conn, "select max(seq) from halo.events where conversation_id = %s", LIVE_CONVERSATION
+    )
+    service(conn)
+    assert (page["after_seq"], page["more"]) == (last, False)
+    assert updates(conn, page["after_seq"]) == {"events": [], "after_seq": last, "more": False}
+    # Read one event at a time: the same events, and `more` until a page comes back short.
+    paged, after, more = [], cursor, True
+    while more:
+        step = updates(conn, after, 1)
+        paged += step["events"]
+        after, more = step["after_seq"], step["more"]
+    assert paged == page["events"] and after == last
+
+
+def test_conversation_updates_name_a_bad_cursor_or_limit(conn: Conn) -> None:
+    service(conn)
+    sql = "select api.conversation_updates(%s, %s, %s)"
+    assert "p_after_seq must be 0 or more" in fails(conn, "22023", sql, LIVE_CONVERSATION, -1, 10)
+    assert "p_limit must be between 1 and 1000" in fails(
+        conn, "22023", sql, LIVE_CONVERSATION, 0, 1001
+    )
+    other = "select api.conversation_updates(%s, p_workspace_id => %s)"
+    assert "does not exist" in fails(conn, "P0002", other, LIVE_CONVERSATION, GLOBEX)

@@ -348,9 +348,12 @@ async def test_replies_queued_while_the_widget_is_closed_arrive_until_acknowledg
     assert runtime.acknowledge_widget_replies(conversation.id, shown) == 2
     assert runtime.acknowledge_widget_replies(conversation.id, shown) == 0  # a retry
     assert runtime.set_widget_open(conversation.id, True) == []
-    # While the widget is open nothing queues: replies go out live.
+    # While the widget is open nothing queues: replies go out live, and to a poller.
+    cursor = runtime.conversation_updates(conversation.id, limit=1000)["after_seq"]
     inbox.agent.reply_to_ticket(ticket.id, "chat", "Anything else?", 10**9)
     assert runtime.set_widget_open(conversation.id, True) == []
+    polled = runtime.conversation_updates(conversation.id, after_seq=cursor)
+    assert [e["message"]["body_text"] for e in polled["events"]] == ["Anything else?"]
 
 
 async def test_identify_relinks_an_anonymous_visitors_conversations_and_tickets(

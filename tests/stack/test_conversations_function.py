@@ -177,3 +177,40 @@ def test_bad_input_is_named_and_writes_nothing(
         assert words in answer.json()["error"], answer.text
     assert message_count(inbox, cid) == 0
     assert runtime.http.post(f"/{cid}/messages", content=b"{not json").status_code == 400
+
+
+def test_a_runtime_with_only_a_key_polls_updates_and_misses_nothing(
+    functions_url: str, acme_key: str, inbox: Inbox
+) -> None:
+    runtime = Runtime(functions_url, acme_key)
+    cid = runtime.post("/start", {"ai_agent_id": str(new_agent(inbox))}).json()["id"]
+    first = runtime.http.get(f"/{cid}/updates")
+    assert first.status_code == 200 and first.json()["more"] is False
+    cursor = first.json()["after_seq"]
+    runtime.post(f"/{cid}/messages", {"role": "user", "text": "Is anyone there?"})
+    # The widget stays open: the teammate's reply reaches this runtime only by polling.
+    ticket = inbox.agent.take_over(UUID(cid))
+    inbox.agent.reply_to_ticket(ticket.id, "chat", "Yes, Remy here.", 10**9)
+    inbox.agent.reply_to_ticket(ticket.id, "note", "Internal: long-time customer", 10**9)
+    polled = runtime.http.get(f"/{cid}/updates", params={"after_seq": cursor})
+    assert polled.status_code == 200, polled.text
+    events = polled.json()["events"]
+    assert [e["message"]["body_text"] for e in events if "message" in e] == [
+        "Is anyone there?",
+        "Remy from Acme Support joined",
+        "Yes, Remy here.",
+    ]
+    assert {"reason": "takeover", "ai_paused": True} in [
+        e["data"] for e in events if e["event"] == "conversation.paused"
+    ]
+    again = runtime.http.get(f"/{cid}/updates", params={"after_seq": polled.json()["after_seq"]})
+    assert again.json()["events"] == []
+    for query, words in [
+        ({"after_seq": "-3"}, "p_after_seq must be 0 or more"),
+        ({"limit": "5000"}, "p_limit must be between 1 and 1000"),
+        ({"after_seq": "soon"}, "bigint"),
+        ({"since": "1"}, "unknown field since"),
+    ]:
+        refused = runtime.http.get(f"/{cid}/updates", params=query)
+        assert refused.status_code == 400 and words in refused.json()["error"], refused.text
+    assert runtime.post(f"/{cid}/updates").status_code == 405

@@ -9,10 +9,12 @@
 //   POST /functions/v1/conversations/<id>/human          {}  (the "talk to a human" button)
 //   POST /functions/v1/conversations/<id>/end            {reason?: closed|timed_out, outcome?, ai_score?}
 //   GET  /functions/v1/conversations/<id>                the conversation (state, ai_paused, outcome)
+//   GET  /functions/v1/conversations/<id>/updates?after_seq=N&limit=M
+//        what happened since seq N, gap-free: {events: [{seq, event, data, message?}], after_seq, more}
 //
-// An API key is not a Realtime credential: a runtime holding only a key learns of a takeover from
-// a 409 on its next AI message or by reading the conversation; one with the service key listens
-// for conversation.paused / conversation.resumed on `conversation:<id>`.
+// An API key is not a Realtime credential: a runtime holding only a key polls /updates with the
+// last seq it got (takeovers, teammate replies, completion; nothing missed); one with the service
+// key listens on `conversation:<id>`.
 //
 // Authorization: `Bearer halo_sk_…` (or `X-Api-Key`), checked by api.verify_api_key on every
 // request, so a revoked key stops working at once. Each call passes the key's workspace to the
@@ -21,7 +23,17 @@
 // conversation's state forbids it (AI paused, completed), 413 too large. The RPCs are single
 // transactions: a refused request writes nothing.
 import { createClient } from "npm:@supabase/supabase-js@2";
-import { apiKeyFrom, BadRequest, MAX_BODY_BYTES, parseRoute, rpcCall, statusFor, USAGE } from "./routes.ts";
+import {
+  apiKeyFrom,
+  BadRequest,
+  MAX_BODY_BYTES,
+  parseRoute,
+  queryBody,
+  READS,
+  rpcCall,
+  statusFor,
+  USAGE,
+} from "./routes.ts";
 
 const supabase = createClient(
   Deno.env.get("SUPABASE_URL")!,
@@ -51,9 +63,10 @@ async function readBody(req: Request): Promise<unknown> {
 }
 
 Deno.serve(async (req) => {
-  const route = parseRoute(new URL(req.url).pathname);
+  const url = new URL(req.url);
+  const route = parseRoute(url.pathname);
   if (route === null) return reply(404, { error: USAGE });
-  const method = route.action === "get" ? "GET" : "POST";
+  const method = READS.includes(route.action) ? "GET" : "POST";
   if (req.method !== method) return reply(405, { error: `${method} only for this route` });
   if (Number(req.headers.get("Content-Length") ?? "0") > MAX_BODY_BYTES) {
     return reply(413, { error: `the body is larger than ${MAX_BODY_BYTES} bytes` });
@@ -72,7 +85,7 @@ Deno.serve(async (req) => {
 
   let call;
   try {
-    call = rpcCall(route, method === "GET" ? {} : await readBody(req), workspaceId);
+    call = rpcCall(route, method === "GET" ? queryBody(url.searchParams) : await readBody(req), workspaceId);
   } catch (error) {
     if (error instanceof BadRequest) return reply(400, { error: error.message, code: "22023" });
     if (error instanceof RangeError) {

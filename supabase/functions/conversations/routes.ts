@@ -9,6 +9,7 @@ export type Action =
   | "heartbeat"
   | "widget"
   | "acknowledge"
+  | "updates"
   | "human"
   | "end";
 
@@ -33,7 +34,7 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export const USAGE = "use POST /conversations/start, /conversations/identify, or " +
   "/conversations/<id>/messages, /heartbeat, /widget, /acknowledge, /human, /end; " +
-  "GET /conversations/<id>";
+  "GET /conversations/<id>, /conversations/<id>/updates?after_seq=N";
 
 // /functions/v1/conversations/<...>: everything after the function's own name.
 export function parseRoute(pathname: string): Route | null {
@@ -46,11 +47,21 @@ export function parseRoute(pathname: string): Route | null {
   if (rest.length === 1 && UUID.test(rest[0])) {
     return { action: "get", conversationId: rest[0].toLowerCase() };
   }
-  const perConversation = ["messages", "heartbeat", "widget", "acknowledge", "human", "end"];
+  const perConversation = ["messages", "heartbeat", "widget", "acknowledge", "updates", "human", "end"];
   if (rest.length === 2 && UUID.test(rest[0]) && perConversation.includes(rest[1])) {
     return { action: rest[1] as Action, conversationId: rest[0].toLowerCase() };
   }
   return null;
+}
+
+// The routes read with GET; their fields come from the query string.
+export const READS: Action[] = ["get", "updates"];
+
+// A GET's query string as a body: whole numbers become numbers (after_seq=12, limit=50).
+export function queryBody(params: URLSearchParams): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [name, value] of params) body[name] = /^\d{1,18}$/.test(value) ? Number(value) : value;
+  return body;
 }
 
 // The workspace API key from `Authorization: Bearer <key>` or `X-Api-Key`; null when absent or
@@ -90,6 +101,7 @@ const FIELDS: Record<Action, Record<string, string>> = {
   heartbeat: {},
   widget: { open: "p_open" },
   acknowledge: { message_ids: "p_message_ids" },
+  updates: { after_seq: "p_after_seq", limit: "p_limit" },
   human: {},
   end: { reason: "p_end_reason", outcome: "p_outcome", ai_score: "p_ai_score" },
 };
@@ -109,6 +121,7 @@ const CALLS: Record<Action, Omit<RpcCall, "params">> = {
   heartbeat: { fn: "conversation_heartbeat", shape: "value", status: 200 },
   widget: { fn: "set_widget_open", shape: "many", status: 200 },
   acknowledge: { fn: "acknowledge_widget_replies", shape: "value", status: 200 },
+  updates: { fn: "conversation_updates", shape: "one", status: 200 },
   human: { fn: "request_human", shape: "value", status: 202 },
   end: { fn: "complete_conversation", shape: "one", status: 200 },
 };
@@ -142,6 +155,7 @@ export function statusFor(code: string | undefined): number {
   switch (code) {
     case "22023": // invalid parameter, named in the message
     case "22P02": // malformed value (a uuid, a number)
+    case "22003": // a number out of range
     case "23502":
     case "23503": // a referenced agent or contact of another workspace
     case "23514": // a check constraint

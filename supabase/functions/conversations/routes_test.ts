@@ -1,4 +1,4 @@
-import { apiKeyFrom, BadRequest, parseRoute, rpcCall, statusFor } from "./routes.ts";
+import { apiKeyFrom, BadRequest, parseRoute, queryBody, rpcCall, statusFor } from "./routes.ts";
 
 const ID = "91000000-0000-4000-8000-000000000001";
 const WS = "b0000000-0000-4000-8000-000000000001";
@@ -16,6 +16,7 @@ Deno.test("routes", () => {
   equal(parseRoute(`/functions/v1/conversations/${ID}`), { action: "get", conversationId: ID });
   equal(parseRoute("/conversations/not-a-uuid/messages"), null);
   equal(parseRoute(`/conversations/${ID}/acknowledge`), { action: "acknowledge", conversationId: ID });
+  equal(parseRoute(`/conversations/${ID}/updates`), { action: "updates", conversationId: ID });
   equal(parseRoute(`/conversations/${ID}/delete`), null);
   equal(parseRoute("/conversations"), null);
 });
@@ -38,6 +39,13 @@ Deno.test("bodies become RPC calls with the key's workspace", () => {
     "value",
     { p_workspace_id: WS, p_message_ids: [ID], p_conversation_id: ID },
   ]);
+  const updates = rpcCall(
+    { action: "updates", conversationId: ID },
+    queryBody(new URLSearchParams("after_seq=41&limit=abc")),
+    WS,
+  );
+  // Whole numbers become numbers; anything else is left for the database to refuse by name.
+  equal(updates.params, { p_workspace_id: WS, p_after_seq: 41, p_limit: "abc", p_conversation_id: ID });
   // The body cannot pick another workspace: workspace_id is not a field.
   for (const [body, message] of [
     [{ role: "ai" }, "text is required"],
