@@ -37,7 +37,7 @@ from realtime import RealtimeChannelOptions
 from rich.console import Console
 from rich.table import Table
 
-from halo_supabase.bench.cpu import cpu_seconds, processes, tree
+from halo_supabase.bench.cpu import CpuMeter, processes, tree
 from halo_supabase.bench.load import load_session
 from halo_supabase.bench.scratch import ScratchStack, scratch_stack
 from halo_supabase.bench.stats import percentiles
@@ -108,23 +108,6 @@ class _Run:
             self.ticket_latencies.append((at - sent) * 1000)
             stored = self.escalation_stored_at.get(conversation, at)
             self.ticket_after_store.append(max(0.0, at - stored) * 1000)
-
-
-@dataclass
-class _Cpu:
-    """CPU seconds of each server process group over the measured run."""
-
-    pids: dict[str, list[int]]
-    start: dict[str, float] = field(default_factory=dict)
-    used: dict[str, float] = field(default_factory=dict)
-
-    def begin(self) -> None:
-        self.start = {name: sum(map(cpu_seconds, pids)) for name, pids in self.pids.items()}
-
-    def end(self) -> None:
-        self.used = {
-            name: sum(map(cpu_seconds, pids)) - self.start[name] for name, pids in self.pids.items()
-        }
 
 
 def _prepare(settings: Settings) -> Any:
@@ -311,7 +294,7 @@ def _measure(
     count: int,
     seconds: float,
     escalations: int,
-    cpu: _Cpu,
+    cpu: CpuMeter,
 ) -> _Run:
     run = _Run()
     now = int(time.time())
@@ -334,10 +317,10 @@ def _measure(
         if not ours.poll(30):
             raise RuntimeError("the dashboard listener did not subscribe within 30 s")
         ours.recv()
-        cpu.begin()
+        cpu.start()
         asyncio.run(_send(settings, stack, run, count, seconds, escalations))
         time.sleep(5)  # the last updates and tickets arrive
-        cpu.end()
+        cpu.stop()
         ours.send("stop")
         heard = ours.recv() if ours.poll(30) else []
     finally:
@@ -353,7 +336,7 @@ def _measure(
 
 
 def _table(
-    out: Console, run: _Run, count: int, seconds: float, escalation: str | None, cpu: _Cpu
+    out: Console, run: _Run, count: int, seconds: float, escalation: str | None, cpu: CpuMeter
 ) -> None:
     sent = len(run.sent_at)
     p50, p95, p99 = percentiles(run.latencies, 50, 95, 99)
@@ -417,10 +400,11 @@ def run_conversations_benchmark(
     ):
         time.sleep(2)  # the workers subscribe to their doorbells
         out.print(f"{conversations} conversations for {seconds:g} s…")
-        cpu = _Cpu(
-            {
+        cpu = CpuMeter(
+            lambda: {
                 "gateway": [stack.process.pid],
                 "workers": worker_pids,
+                # Found again when the run ends: backends opened during it count too.
                 "postgres": [p.pid for p in tree(stack.cluster.running_pid(), processes())],
             }
         )

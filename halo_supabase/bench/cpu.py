@@ -3,13 +3,14 @@
 Each thread's run time comes from /proc/PID/task/TID/schedstat in nanoseconds: the clock ticks of
 /proc/PID/stat (10 ms) are coarser than what a small run costs a process such as Deno. Where the
 kernel keeps no schedstat the ticks are the fallback. Threads and processes that already exited
-count in neither figure, so read a process tree before and after a run, not across restarts.
+count in neither figure; `CpuMeter` charges each process its own difference over a run.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -72,3 +73,31 @@ def tree(root: int | None, table: dict[int, Process]) -> list[Process]:
         found.append(process)
         todo.extend(children.get(process.pid, []))
     return found
+
+
+Groups = Callable[[], dict[str, list[int]]]
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds each named group of processes used between `start()` and `stop()`.
+
+    `groups` is asked again at each reading and every process is charged its own difference, so a
+    PostgreSQL backend or Deno worker that started in between counts from zero (not what it had
+    used before the window it never was in), and one that exited counts nothing (rather than
+    minus what it had used).
+    """
+
+    groups: Groups
+    _start: dict[int, float] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self._start = {pid: cpu_seconds(pid) for pids in self.groups().values() for pid in pids}
+
+    def stop(self) -> dict[str, float]:
+        self.used = {
+            name: sum(max(0.0, cpu_seconds(pid) - self._start.get(pid, 0.0)) for pid in pids)
+            for name, pids in self.groups().items()
+        }
+        return self.used

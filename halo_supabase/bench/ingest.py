@@ -37,7 +37,7 @@ from realtime import RealtimeChannelOptions
 from rich.console import Console
 from rich.table import Table
 
-from halo_supabase.bench.cpu import cpu_seconds, processes, tree
+from halo_supabase.bench.cpu import CpuMeter, processes, tree
 from halo_supabase.bench.load import load_session
 from halo_supabase.local.bootstrap import apply_bootstrap
 from halo_supabase.local.migrations import apply_migrations, apply_seed
@@ -165,20 +165,22 @@ class Stack:
         }
 
 
-def _cpu_by_component(stack: Stack) -> dict[str, float]:
-    """CPU seconds used so far by PostgreSQL, the gateway, Deno, the worker and this bench."""
-    table = processes()
-    gateway, worker = (process.pid for process in stack.processes)
-    usage = {
-        "postgres": sum(cpu_seconds(p.pid) for p in tree(stack.cluster.running_pid(), table)),
-        "gateway": 0.0,
-        "deno": 0.0,
-        "worker": sum(cpu_seconds(p.pid) for p in tree(worker, table)),
-        "bench": time.process_time(),
-    }
-    for process in tree(gateway, table):
-        usage["deno" if "deno" in process.command else "gateway"] += cpu_seconds(process.pid)
-    return usage
+def _components(stack: Stack) -> CpuMeter:
+    """PostgreSQL, the gateway, its Deno workers, the email worker and this bench, by process."""
+
+    def groups() -> dict[str, list[int]]:
+        table = processes()
+        gateway, worker = (process.pid for process in stack.processes)
+        served = tree(gateway, table)
+        return {
+            "postgres": [p.pid for p in tree(stack.cluster.running_pid(), table)],
+            "gateway": [p.pid for p in served if "deno" not in p.command],
+            "deno": [p.pid for p in served if "deno" in p.command],
+            "worker": [p.pid for p in tree(worker, table)],
+            "bench": [os.getpid()],
+        }
+
+    return CpuMeter(groups)
 
 
 def _percentiles(values: Sequence[float]) -> tuple[float, float, float]:
@@ -301,11 +303,6 @@ def _report(out: Console, name: str, run: Run, mapping: dict[str, str], db_url: 
     out.print(table)
 
 
-def _charge_cpu(stack: Stack, run: Run, before: dict[str, float]) -> None:
-    after = _cpu_by_component(stack)
-    run.cpu = {name: after[name] - before[name] for name in after}
-
-
 async def _measure(
     stack: Stack, out: Console, count: int, concurrency: int, rate: float, paced: int
 ) -> None:
@@ -313,17 +310,18 @@ async def _measure(
     client = await _listen(stack, run_ref)
     try:
         out.print(f"throughput: {count} webhooks, {concurrency} concurrent senders…")
-        before = _cpu_by_component(stack)
+        meter = _components(stack)
+        meter.start()
         await _throughput(stack, run_ref[0], count, concurrency)
         mapping = await _settle(stack, run_ref[0], timeout=600)
-        _charge_cpu(stack, run_ref[0], before)
+        run_ref[0].cpu = meter.stop()
         _report(out, "throughput", run_ref[0], mapping, stack.cluster.url())
         run_ref[0] = Run()
         out.print(f"latency: {paced} webhooks paced at {rate:g}/s…")
-        before = _cpu_by_component(stack)
+        meter.start()
         await _paced(stack, run_ref[0], paced, rate)
         mapping = await _settle(stack, run_ref[0], timeout=300)
-        _charge_cpu(stack, run_ref[0], before)
+        run_ref[0].cpu = meter.stop()
         _report(out, f"latency at {rate:g} emails/s", run_ref[0], mapping, stack.cluster.url())
     finally:
         await client.remove_all_channels()

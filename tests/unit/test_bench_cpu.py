@@ -6,7 +6,9 @@ import subprocess
 import sys
 import time
 
-from halo_supabase.bench.cpu import cpu_seconds, processes, tree
+import pytest
+
+from halo_supabase.bench.cpu import CpuMeter, cpu_seconds, processes, tree
 
 # Burns about 3 ms of CPU, far less than one 10 ms clock tick, then waits to be read.
 BURN = (
@@ -61,3 +63,38 @@ def test_a_tree_holds_the_root_and_every_descendant() -> None:
             subprocess.run(["kill", str(process.pid)], check=False)
         child.kill()
         child.wait()
+
+
+def test_a_meter_charges_each_process_its_own_difference() -> None:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def burner() -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(
+            [sys.executable, "-c", BURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        assert child.stdout is not None and child.stdout.readline() == b"done\n"
+        started.append(child)
+        return child
+
+    early, leaving = burner(), burner()
+    meter = CpuMeter(
+        lambda: {
+            "early": [early.pid],
+            "late": [p.pid for p in started[2:]],
+            "leaving": [leaving.pid],
+        }
+    )
+    try:
+        meter.start()
+        leaving.communicate(b"")  # exits inside the window
+        late = burner()  # starts inside it: all its CPU was spent in the window
+        used = meter.stop()
+        assert used["early"] < 0.002  # idle all along
+        assert (
+            used["late"] == pytest.approx(cpu_seconds(late.pid), abs=0.002) and used["late"] > 0.003
+        )
+        assert used["leaving"] == 0.0  # gone: nothing, not minus what it had used
+    finally:
+        for child in started:
+            if child.poll() is None:
+                child.communicate(b"")
