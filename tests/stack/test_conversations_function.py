@@ -3,8 +3,10 @@ AI runtime outside the project calls."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -203,13 +205,27 @@ def test_a_runtime_with_only_a_key_polls_updates_and_misses_nothing(
     assert {"reason": "takeover", "ai_paused": True} in [
         e["data"] for e in events if e["event"] == "conversation.paused"
     ]
-    again = runtime.http.get(f"/{cid}/updates", params={"after_seq": polled.json()["after_seq"]})
+    cursor = polled.json()["after_seq"]
+    again = runtime.http.get(f"/{cid}/updates", params={"after_seq": cursor})
     assert again.json()["events"] == []
+    # A long poll: the answer waits for the teammate's next reply instead of coming back empty.
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(
+            runtime.http.get, f"/{cid}/updates", params={"after_seq": cursor, "wait": 20}
+        )
+        time.sleep(1)
+        assert not waiting.done()
+        inbox.agent.reply_to_ticket(ticket.id, "note", "Internal: still checking", 10**9)
+        inbox.agent.reply_to_ticket(ticket.id, "chat", "Found it.", 10**9)
+        woken = waiting.result(timeout=30).json()
+    assert [e["message"]["body_text"] for e in woken["events"]] == ["Found it."]
+    assert woken["after_seq"] > cursor
     for query, words in [
         ({"after_seq": "-3"}, "p_after_seq must be 0 or more"),
         ({"limit": "5000"}, "p_limit must be between 1 and 1000"),
         ({"after_seq": "soon"}, "bigint"),
         ({"since": "1"}, "unknown field since"),
+        ({"wait": "26"}, "wait must be a whole number of seconds from 0 to 25"),
     ]:
         refused = runtime.http.get(f"/{cid}/updates", params=query)
         assert refused.status_code == 400 and words in refused.json()["error"], refused.text

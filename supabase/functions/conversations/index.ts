@@ -9,8 +9,9 @@
 //   POST /functions/v1/conversations/<id>/human          {}  (the "talk to a human" button)
 //   POST /functions/v1/conversations/<id>/end            {reason?: closed|timed_out, outcome?, ai_score?}
 //   GET  /functions/v1/conversations/<id>                the conversation (state, ai_paused, outcome)
-//   GET  /functions/v1/conversations/<id>/updates?after_seq=N&limit=M
-//        what happened since seq N, gap-free: {events: [{seq, event, data, message?}], after_seq, more}
+//   GET  /functions/v1/conversations/<id>/updates?after_seq=N&limit=M&wait=S
+//        what happened since seq N, gap-free: {events: [{seq, event, data, message?}], after_seq, more};
+//        wait=S (≤ 25) holds an empty answer until something happens (a long poll)
 //
 // An API key is not a Realtime credential: a runtime holding only a key polls /updates with the
 // last seq it got (takeovers, teammate replies, completion; nothing missed); one with the service
@@ -32,8 +33,12 @@ import {
   READS,
   rpcCall,
   statusFor,
+  takeWait,
   USAGE,
 } from "./routes.ts";
+
+// While a long poll waits, the database is asked again this often (the most an update waits).
+const WAIT_POLL_MS = 500;
 
 const supabase = createClient(
   Deno.env.get("SUPABASE_URL")!,
@@ -84,8 +89,11 @@ Deno.serve(async (req) => {
   if (!workspaceId) return reply(401, { error: "the API key is unknown or revoked" });
 
   let call;
+  let wait = 0;
   try {
-    call = rpcCall(route, method === "GET" ? queryBody(url.searchParams) : await readBody(req), workspaceId);
+    const body = method === "GET" ? queryBody(url.searchParams) : await readBody(req);
+    if (route.action === "updates") wait = takeWait(route, body as Record<string, unknown>);
+    call = rpcCall(route, body, workspaceId);
   } catch (error) {
     if (error instanceof BadRequest) return reply(400, { error: error.message, code: "22023" });
     if (error instanceof RangeError) {
@@ -93,7 +101,14 @@ Deno.serve(async (req) => {
     }
     throw error;
   }
-  const { data, error } = await api.rpc(call.fn, call.params);
+  let { data, error } = await api.rpc(call.fn, call.params);
+  const deadline = Date.now() + wait * 1000;
+  while (!error && data?.events?.length === 0 && Date.now() < deadline && !req.signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, deadline - Date.now())));
+    // Past what was left out (notes, ticket events): the cursor the answer will carry.
+    call.params.p_after_seq = data.after_seq;
+    ({ data, error } = await api.rpc(call.fn, call.params));
+  }
   if (error) {
     const status = statusFor(error.code);
     log("conversations.refused", { route: route.action, code: error.code, status });

@@ -34,7 +34,7 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export const USAGE = "use POST /conversations/start, /conversations/identify, or " +
   "/conversations/<id>/messages, /heartbeat, /widget, /acknowledge, /human, /end; " +
-  "GET /conversations/<id>, /conversations/<id>/updates?after_seq=N";
+  "GET /conversations/<id>, /conversations/<id>/updates?after_seq=N&wait=S";
 
 // /functions/v1/conversations/<...>: everything after the function's own name.
 export function parseRoute(pathname: string): Route | null {
@@ -62,6 +62,20 @@ export function queryBody(params: URLSearchParams): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const [name, value] of params) body[name] = /^\d{1,18}$/.test(value) ? Number(value) : value;
   return body;
+}
+
+// `wait` (updates only, whole seconds): hold an answer that has no events until one comes or the
+// time is up, so a runtime needs one request per change instead of one per poll interval.
+export const MAX_WAIT_SECONDS = 25;
+
+export function takeWait(route: Route, body: Record<string, unknown>): number {
+  if (route.action !== "updates" || !("wait" in body)) return 0;
+  const wait = body.wait;
+  delete body.wait;
+  if (typeof wait !== "number" || !Number.isInteger(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
+    throw new BadRequest(`wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
+  }
+  return wait;
 }
 
 // The workspace API key from `Authorization: Bearer <key>` or `X-Api-Key`; null when absent or

@@ -1,4 +1,4 @@
-import { apiKeyFrom, BadRequest, parseRoute, queryBody, rpcCall, statusFor } from "./routes.ts";
+import { apiKeyFrom, BadRequest, parseRoute, queryBody, rpcCall, statusFor, takeWait } from "./routes.ts";
 
 const ID = "91000000-0000-4000-8000-000000000001";
 const WS = "b0000000-0000-4000-8000-000000000001";
@@ -57,6 +57,23 @@ Deno.test("bodies become RPC calls with the key's workspace", () => {
       throw new Error(`accepted ${JSON.stringify(body)}`);
     } catch (error) {
       if (!(error instanceof BadRequest) || !error.message.startsWith(message)) throw error;
+    }
+  }
+});
+
+Deno.test("wait is taken out of an updates query and bounded", () => {
+  const route = { action: "updates" as const, conversationId: ID };
+  const body = queryBody(new URLSearchParams("after_seq=3&wait=20"));
+  equal([takeWait(route, body), body], [20, { after_seq: 3 }]);
+  equal(takeWait(route, { after_seq: 3 }), 0);
+  // Only updates waits: elsewhere `wait` stays in the body and is refused as an unknown field.
+  equal(takeWait({ action: "get", conversationId: ID }, { wait: 5 }), 0);
+  for (const wait of ["26", "-1", "1.5", "soon"]) {
+    try {
+      takeWait(route, queryBody(new URLSearchParams({ wait })));
+      throw new Error(`accepted wait=${wait}`);
+    } catch (error) {
+      if (!(error instanceof BadRequest) || !error.message.startsWith("wait must be")) throw error;
     }
   }
 });
