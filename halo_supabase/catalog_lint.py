@@ -18,6 +18,7 @@ CHECKS = (
     "function_executable_by_public",
     "multiple_permissive_policies",
     "policy_without_rls",
+    "security_definer_function_in_exposed_schema",
     "security_definer_view",
     "security_definer_without_search_path",
     "table_without_rls",

@@ -187,6 +187,27 @@ def db_reset() -> None:
     console.print(f"database reset in {timings.total:.2f}s ({steps})")
 
 
+@db.command("drift")
+@_reports_errors
+def db_drift() -> None:
+    """Check that supabase/schemas/ and supabase/migrations/ build the same database."""
+    from halo_supabase.local.declared_schema import drift_in_cluster
+
+    database = _database()
+    database.cluster.start()
+    with console.status("building one database from schemas/ and one from migrations/…"):
+        differences = drift_in_cluster(database.cluster, database.settings.supabase_dir)
+    for difference in differences:
+        out.print(str(difference), markup=False)
+    if differences:
+        console.print(
+            f"[red]{len(differences)} difference(s)[/]: change the schema file and write a "
+            "migration with only the difference, until this prints none"
+        )
+        sys.exit(1)
+    console.print("[green]✓[/] supabase/schemas/ and supabase/migrations/ build the same database")
+
+
 @db.command("test")
 @_reports_errors
 def db_test() -> None:

@@ -83,6 +83,15 @@ where con.contype = 'f'
   )
 
 union all
+select 'security_definer_function_in_exposed_schema',
+       format('%I.%I(%s)', o.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+       'a security definer function in a schema PostgREST exposes can be called over HTTP with its '
+       'owner''s rights; keep the body in the private halo schema and expose a security invoker wrapper'
+from pg_proc p join ours o on o.oid = p.pronamespace
+where p.prosecdef and o.nspname in ('api', 'public', 'graphql_public')
+  and p.oid not in (select objid from extension_objects)
+
+union all
 select 'security_definer_view', format('%I.%I', o.nspname, c.relname),
        'the view runs with its owner''s rights; create it `with (security_invoker = true)`'
 from pg_class c join ours o on o.oid = c.relnamespace

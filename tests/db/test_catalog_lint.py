@@ -21,8 +21,9 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "public.forgot: p",
     ),
     "security_definer_without_search_path": (
-        "create function public.leaky() returns int language sql security definer as 'select 1'",
-        "public.leaky()",
+        "create schema private;"
+        "create function private.leaky() returns int language sql security definer as 'select 1'",
+        "private.leaky()",
     ),
     "unwrapped_auth_function_in_policy": (
         "create table public.notes (owner uuid primary key);"
@@ -48,6 +49,13 @@ MISTAKES: dict[str, tuple[str, str]] = {
         "create policy a on public.doubled for select to authenticated using (id > 0);"
         "create policy b on public.doubled for select to authenticated using (id < 0)",
         "public.doubled: SELECT for authenticated",
+    ),
+    "security_definer_function_in_exposed_schema": (
+        "create schema api;"
+        "create function api.with_owner_rights() returns int language sql security definer "
+        "set search_path = '' as 'select 1';"
+        "revoke execute on function api.with_owner_rights() from public",
+        "api.with_owner_rights()",
     ),
     "security_definer_view": (
         "create view public.owner_rights as select 1 as one",
@@ -95,9 +103,26 @@ def test_wrapped_auth_calls_and_indexed_foreign_keys_pass(fresh_db: str) -> None
             b"create index on public.child (parent_id, id);"
             b"alter table public.child enable row level security;"
             b"create policy own on public.child for select using (owner = (select auth.uid()));"
-            b"create function public.safe() returns int language sql security definer"
+            b"create schema private;"
+            b"create function private.safe() returns int language sql security definer"
             b" set search_path = '' as 'select 1';"
             b"create view public.invoker with (security_invoker = true) as select 1 as one"
         )
         assert lint(conn) == []
         conn.rollback()
+
+
+def test_every_api_view_and_function_is_described(project_db: str) -> None:
+    """PostgREST's OpenAPI document and the Supabase dashboard show these comments to clients."""
+    with psycopg.connect(project_db) as conn:
+        undescribed = conn.execute(
+            "select p.oid::regprocedure::text from pg_proc p "
+            "where p.pronamespace = 'api'::regnamespace "
+            "  and coalesce(obj_description(p.oid, 'pg_proc'), '') = '' "
+            "union all "
+            "select c.oid::regclass::text from pg_class c "
+            "where c.relnamespace = 'api'::regnamespace and c.relkind = 'v' "
+            "  and coalesce(obj_description(c.oid, 'pg_class'), '') = '' "
+            "order by 1"
+        ).fetchall()
+    assert undescribed == [], "add `comment on` for: " + ", ".join(r[0] for r in undescribed)

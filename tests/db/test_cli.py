@@ -62,8 +62,11 @@ def test_db_lifecycle_commands(halo_env: dict[str, str]) -> None:
 
     migrate = halo(halo_env, "db", "migrate")
     assert migrate.returncode == 0, migrate.stderr
-    assert "applied 20261124090000_schemas" in migrate.stderr
+    assert "applied 20261204000000_baseline" in migrate.stderr
     assert "database is up to date" in halo(halo_env, "db", "migrate").stderr
+    drift = halo(halo_env, "db", "drift")
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    assert "build the same database" in drift.stderr
 
     psql = halo(
         halo_env, "db", "psql", "-tAc", "select count(*) from supabase_migrations.schema_migrations"

@@ -1,4 +1,4 @@
-"""What applying an inbound email costs PostgreSQL (migration 20261124170000): the dedupe probe
+"""What applying an inbound email costs PostgreSQL (supabase/schemas/inbound_email.sql): the dedupe probe
 keeps a plan that reads one index entry however the messages table grows, and a new email
 ticket is written once (the message trigger skips an update that would change nothing)."""
 

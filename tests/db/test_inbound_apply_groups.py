@@ -126,9 +126,9 @@ def test_only_the_service_role_may_apply(inbox_db: str) -> None:
 
 def test_concurrent_groups_in_opposite_orders_do_not_deadlock(inbox_db: str) -> None:
     """Two email workers' groups with the same senders in opposite orders: each new ticket takes
-    the workspace's ticket counter and each sender's contact row. Before 20261124170100 a group
-    could hold a contact while waiting for the counter the other held while waiting for that
-    contact, and PostgreSQL failed one email with 40P01; groups now take the counters first."""
+    the workspace's ticket counter and each sender's contact row. Unless groups take the counters
+    first, one group can hold a contact while waiting for the counter the other holds while
+    waiting for that contact, and PostgreSQL fails one email with 40P01."""
     senders = [f"order{n}.{uuid.uuid4().hex[:8]}@example.com" for n in range(30)]
     outcomes: list[dict[str, Any]] = []
     for _ in range(3):

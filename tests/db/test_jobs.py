@@ -310,8 +310,8 @@ def test_complete_jobs_refuses_bad_input_and_completes_nothing(
 
 def test_claiming_and_completing_do_not_read_the_backlog(inbox_db: str) -> None:
     """With thousands of jobs queued, claiming four and completing them reads a handful of rows.
-    Before 20261124160000 the claim sorted every due job, and its dead-letter sweep and
-    complete_jobs scanned them all. auto_explain reports the plans of the functions' own
+    A claim that sorted every due job, or a dead-letter sweep and complete_jobs that scanned
+    them all, would read thousands. auto_explain reports the plans of the functions' own
     statements as notices."""
     with psycopg.connect(inbox_db, autocommit=True) as conn:
         conn.execute("set role service_role")

@@ -1,15 +1,20 @@
 -- Conversations: live AI sessions (chat, voice, video, Live Help) between a contact or an
 -- anonymous visitor and an AI agent, with the running signals the Live Feed shows (topic,
 -- sentiment and mood, AI confidence) and, once completed, an outcome and an AI score. Their
--- messages live in halo.messages with the tickets' (next migration).
+-- messages live in halo.messages beside the tickets' (messages.sql); the API an AI runtime calls
+-- is in conversation_runtime.sql, escalation and takeover in escalation_and_takeover.sql.
 
 -- types -------------------------------------------------------------------------------------------
+
 -- Text domains rather than enums: enum equality is not leakproof, so behind row-level security
 -- PostgreSQL may not use an index for `state = 'live'`; text equality is leakproof and may.
 
 create domain halo.conversation_mode as text check (value in ('chat', 'voice', 'video', 'livehelp'));
+
 create domain halo.conversation_state as text check (value in ('live', 'completed'));
+
 create domain halo.mood as text check (value in ('happy', 'neutral', 'confused', 'frustrated', 'angry'));
+
 create domain halo.conversation_outcome as text check (value in ('resolved', 'escalated', 'abandoned'));
 
 -- tables ------------------------------------------------------------------------------------------
@@ -37,14 +42,29 @@ create table halo.conversations (
   ended_at timestamptz,
   unique (workspace_id, session_id),
   check ((state = 'completed') = (ended_at is not null)),
-  check (outcome is null or state = 'completed')
+  check (outcome is null or state = 'completed'),
+  -- The signals worker's running sentiment (halo_supabase.ai.mood.RunningSentiment as JSON).
+  sentiment_state jsonb not null default '{}' check (jsonb_typeof(sentiment_state) = 'object'),
+  -- The last customer message the running sentiment includes (dashboards match updates to it).
+  scored_message_id uuid,
+  -- When the last mood update was streamed: the next one waits until 500 ms after it.
+  signal_at timestamptz
 );
+
+-- indexes -----------------------------------------------------------------------------------------
+
 create index conversations_ai_agent_id_idx on halo.conversations (ai_agent_id);
+
 create index conversations_contact_id_idx on halo.conversations (contact_id);
+
 create index conversations_visitor_id_idx on halo.conversations (visitor_id);
+
 -- The Live Feed: a workspace's live sessions, newest first.
 create index conversations_live_idx on halo.conversations (workspace_id, started_at desc)
   where state = 'live';
+
+create index conversations_completed_idx on halo.conversations (workspace_id, ended_at desc)
+  where state = 'completed';
 
 -- triggers ----------------------------------------------------------------------------------------
 
@@ -69,8 +89,10 @@ create trigger conversations_before_write
   before insert or update on halo.conversations
   for each row execute function halo.conversation_before_write();
 
--- One event per change: conversation.started, conversation.completed, or conversation.signal for
--- the running fields; bookkeeping (last_user_activity_at alone) emits nothing.
+-- conversation.started, .completed, .ai_paused_changed and .signal, on the conversation's topic.
+-- The signals worker's bookkeeping columns emit nothing by themselves, and a signal carries the
+-- running sentiment and the last scored message, so a dashboard can show and match it without
+-- reading the row.
 create function halo.conversation_changed() returns trigger
 language plpgsql
 security definer
@@ -89,7 +111,7 @@ begin
   from jsonb_each(to_jsonb(new)) n
   join jsonb_each(to_jsonb(old)) o using (key)
   where n.value is distinct from o.value
-    and key not in ('last_user_activity_at');
+    and key not in ('last_user_activity_at', 'sentiment_state', 'signal_at');
   if cardinality(changed) = 0 then
     return null;
   end if;
@@ -101,7 +123,8 @@ begin
   perform halo.emit_event(new.workspace_id, event_name, null, new.id,
     jsonb_strip_nulls(jsonb_build_object(
       'changed', to_jsonb(changed), 'mood', new.mood, 'ai_confidence', new.ai_confidence,
-      'outcome', new.outcome)));
+      'outcome', new.outcome, 'sentiment', new.sentiment, 'topic', new.topic,
+      'ai_score', new.ai_score, 'scored_message_id', new.scored_message_id)));
   return null;
 end
 $$;
@@ -110,7 +133,7 @@ create trigger conversations_emit_event
   after insert or update on halo.conversations
   for each row execute function halo.conversation_changed();
 
--- enable RLS --------------------------------------------------------------------------------------
+-- row-level security ------------------------------------------------------------------------------
 
 alter table halo.conversations enable row level security;
 
@@ -126,49 +149,18 @@ create policy "members who can reply can pause the AI" on halo.conversations
   using (workspace_id in (select halo.inbox_workspaces('reply')))
   with check (workspace_id in (select halo.inbox_workspaces('reply')));
 
--- API objects -------------------------------------------------------------------------------------
+-- api ---------------------------------------------------------------------------------------------
 
 create view api.conversations with (security_invoker = true) as
   select id, workspace_id, session_id, mode, ai_agent_id, contact_id, visitor_id, state, topic,
          sentiment, mood, ai_confidence, outcome, ai_score, ai_paused, metadata,
          last_user_activity_at, started_at, ended_at
   from halo.conversations;
-
--- Starts (or, with a known session_id, returns) a live conversation. For the widget's backend and
--- AI workers.
-create function api.start_conversation(
-  p_workspace_id uuid,
-  p_session_id text default null,
-  p_mode halo.conversation_mode default 'chat',
-  p_ai_agent_id uuid default null,
-  p_contact_id uuid default null,
-  p_visitor_id uuid default null,
-  p_metadata jsonb default '{}'
-) returns api.conversations
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-  conversation_id uuid;
-  result api.conversations;
-begin
-  insert into halo.conversations
-    (workspace_id, session_id, mode, ai_agent_id, contact_id, visitor_id, metadata)
-  values (p_workspace_id, coalesce(p_session_id, gen_random_uuid()::text), p_mode, p_ai_agent_id,
-          p_contact_id, p_visitor_id, coalesce(p_metadata, '{}'))
-  on conflict (workspace_id, session_id) do nothing
-  returning id into conversation_id;
-  if conversation_id is null then
-    select id into conversation_id from halo.conversations
-    where workspace_id = p_workspace_id and session_id = p_session_id;
-  end if;
-  select * into result from api.conversations where id = conversation_id;
-  return result;
-end
-$$;
-grant execute on function api.start_conversation(uuid, text, halo.conversation_mode, uuid, uuid, uuid, jsonb)
-  to service_role;
+comment on view api.conversations is
+  'Conversations: live AI sessions (chat, voice, video, livehelp) between a contact or anonymous '
+  'visitor and an AI agent, with their running signals (topic, sentiment, mood, AI confidence), '
+  'state live or completed, outcome, AI score and ai_paused flag. Members with Inbox permission '
+  'view may read; changes go through the conversation RPCs.';
 
 -- The AI worker's running signals; null leaves a field unchanged.
 create function api.record_conversation_signal(
@@ -201,33 +193,11 @@ end
 $$;
 grant execute on function api.record_conversation_signal(uuid, real, halo.mood, smallint, text)
   to service_role;
-
-create function api.complete_conversation(
-  p_conversation_id uuid,
-  p_outcome halo.conversation_outcome,
-  p_ai_score smallint default null
-) returns api.conversations
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-  result api.conversations;
-begin
-  update halo.conversations c
-     set state = 'completed', ended_at = now(), outcome = p_outcome,
-         ai_score = coalesce(p_ai_score, c.ai_score)
-   where c.id = p_conversation_id and c.state = 'live';
-  if not found then
-    raise exception 'conversation % does not exist or is already completed', p_conversation_id
-      using errcode = 'P0002';
-  end if;
-  select * into result from api.conversations where id = p_conversation_id;
-  return result;
-end
-$$;
-grant execute on function api.complete_conversation(uuid, halo.conversation_outcome, smallint)
-  to service_role;
+comment on function api.record_conversation_signal(p_conversation_id uuid, p_sentiment real, p_mood halo.mood, p_ai_confidence smallint, p_topic text) is
+  'Records the running signals of a live conversation (sentiment in -1 to 1, mood, AI confidence '
+  '0 to 100, topic); a null argument leaves that field unchanged. Returns the conversation. '
+  'service_role only (AI workers); raises P0002 when the conversation does not exist or is not '
+  'live.';
 
 -- Pause the AI on a live conversation (a teammate is about to answer) or hand it back.
 create function api.set_conversation_ai_paused(p_conversation_id uuid, p_paused boolean)
@@ -252,14 +222,19 @@ begin
 end
 $$;
 grant execute on function api.set_conversation_ai_paused(uuid, boolean) to authenticated, service_role;
+comment on function api.set_conversation_ai_paused(p_conversation_id uuid, p_paused boolean) is
+  'Pauses the AI on a conversation (p_paused true, a teammate is about to answer) or hands it '
+  'back (false); returns the conversation. Callable by members with Inbox permission reply and by '
+  'service_role; raises 42501 when the caller can see the conversation but lacks reply '
+  'permission, and P0002 when it does not exist or is not visible.';
 
 -- grants ------------------------------------------------------------------------------------------
 
 grant select, update (ai_paused) on halo.conversations to authenticated;
+
 grant all on halo.conversations to service_role;
+
 grant select on api.conversations to authenticated, service_role;
 
--- PUBLIC may execute every new function by default, and the per-schema default privileges of the
--- first migration cannot take a global default away; so each migration takes it back itself and
--- grants execute function by function (above). The catalog lint checks that none is left.
+-- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

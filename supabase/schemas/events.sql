@@ -43,6 +43,24 @@ create table halo.pending_events (
   data jsonb not null
 );
 
+-- indexes -----------------------------------------------------------------------------------------
+
+-- What happened in a conversation since a cursor, for an AI runtime that holds only a workspace
+-- API key. Such a runtime cannot join Realtime (a key is not a Realtime credential), so until now
+-- it learned of a takeover only from the 409 on its next AI message and never saw a teammate's
+-- reply while the widget stayed open. api.conversation_updates reads the workspace's event log
+-- (halo.events: numbered at commit, so readers never see seq N+1 without N) filtered to the
+-- conversation: a runtime that polls with the last seq it got misses nothing.
+--
+-- What it returns: the conversation's own events (conversation.*: paused, resumed, completed, ...)
+-- and message.created for what the customer sees (customer, AI and teammate messages, the
+-- "joined" notice), each message embedded because a key holder cannot read api.messages. Notes,
+-- whispers, other system messages and the ticket's events stay out, but the cursor moves past them.
+-- Answer: {"events": [...], "after_seq": the cursor for the next call, "more": a full page}.
+
+create index events_conversation_seq_idx on halo.events (conversation_id, seq)
+  where conversation_id is not null;
+
 -- triggers ----------------------------------------------------------------------------------------
 
 create function halo.workspace_created_event_counter() returns trigger
@@ -104,11 +122,42 @@ create constraint trigger pending_events_publish
   deferrable initially deferred
   for each row execute function halo.publish_event();
 
--- enable RLS --------------------------------------------------------------------------------------
+-- The event of a row change, for tables whose events say only which row changed. The trigger's
+-- first argument names the entity ('contact' gives contact.created, contact.updated and
+-- contact.deleted); the payload carries `<entity>_id` when the table has an id, and the columns
+-- named by the further arguments. A row with a ticket_id scopes the event to that ticket.
+create function halo.emit_row_event() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  row_data jsonb := to_jsonb(coalesce(new, old));
+  entity text := tg_argv[0];
+  data jsonb := '{}';
+  column_name text;
+begin
+  if row_data ? 'id' then
+    data := jsonb_build_object(entity || '_id', row_data -> 'id');
+  end if;
+  foreach column_name in array coalesce(tg_argv[1:], '{}') loop
+    data := data || jsonb_build_object(column_name, row_data -> column_name);
+  end loop;
+  perform halo.emit_event(
+    (row_data ->> 'workspace_id')::uuid,
+    entity || '.' || case tg_op when 'INSERT' then 'created' when 'UPDATE' then 'updated' else 'deleted' end,
+    (row_data ->> 'ticket_id')::uuid, null, data);
+  return null;
+end
+$$;
+
+-- row-level security ------------------------------------------------------------------------------
 
 alter table halo.events enable row level security;
+
 -- No policy on these two: only the security definer functions here touch them.
 alter table halo.event_counters enable row level security;
+
 alter table halo.pending_events enable row level security;
 
 -- helpers -----------------------------------------------------------------------------------------
@@ -137,11 +186,14 @@ create policy "members with inbox access can read their workspace's events" on h
   for select to authenticated
   using (workspace_id in (select halo.inbox_workspaces('view')));
 
--- API objects -------------------------------------------------------------------------------------
+-- api ---------------------------------------------------------------------------------------------
 
 create view api.events with (security_invoker = true) as
   select workspace_id, seq, name, ticket_id, conversation_id, actor_user_id, data, created_at
   from halo.events;
+comment on view api.events is
+  'The append-only domain event log: one row per state change, numbered per workspace by seq '
+  'without gaps. Readable by members with Inbox permission view or higher.';
 
 -- Catch-up after a reconnect: the events of one workspace after `p_after_seq`, oldest first.
 -- Gap-free: if the result ends at seq M, every event up to M has been returned.
@@ -169,15 +221,22 @@ begin
 end
 $$;
 grant execute on function api.events_since(uuid, bigint, integer) to authenticated, service_role;
+comment on function api.events_since(p_workspace_id uuid, p_after_seq bigint, p_limit integer) is
+  'Returns the events of one workspace with seq greater than p_after_seq (default 0), oldest '
+  'first, at most p_limit rows (1 to 1000, default 500); use it to catch up after a Realtime '
+  'reconnect. The result is gap-free: if it ends at seq M, every event up to M has been returned. '
+  'Raises 22023 for an out-of-range p_limit or a negative p_after_seq; returns no rows for '
+  'workspaces the caller cannot read.';
 
 -- grants ------------------------------------------------------------------------------------------
 
 grant select on halo.events to authenticated;
+
 grant all on halo.events to service_role;
+
 grant select on halo.event_counters to service_role;
+
 grant select on api.events to authenticated, service_role;
 
--- PUBLIC may execute every new function by default, and the per-schema default privileges of the
--- first migration cannot take a global default away; so each migration takes it back itself and
--- grants execute function by function (above). The catalog lint checks that none is left.
+-- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

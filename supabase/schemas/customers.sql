@@ -35,8 +35,6 @@ create table halo.contacts (
   updated_at timestamptz not null default now(),
   unique (workspace_id, external_id)
 );
-create unique index contacts_workspace_email_key on halo.contacts (workspace_id, lower(email));
-create index contacts_company_id_idx on halo.contacts (company_id);
 
 create table halo.visitors (
   id uuid primary key default gen_random_uuid(),
@@ -47,34 +45,19 @@ create table halo.visitors (
   last_seen_at timestamptz not null default now(),
   unique (workspace_id, anonymous_id)
 );
+
+-- indexes -----------------------------------------------------------------------------------------
+
+create unique index contacts_workspace_email_key on halo.contacts (workspace_id, lower(email));
+
+create index contacts_company_id_idx on halo.contacts (company_id);
+
 create index visitors_contact_id_idx on halo.visitors (contact_id);
 
--- triggers ----------------------------------------------------------------------------------------
+create index contacts_fts_idx on halo.contacts
+  using gin (to_tsvector('simple', coalesce(name, '') || ' ' || coalesce(email, '')));
 
--- Rows that point at other rows must stay inside one workspace; foreign keys alone cannot say
--- that, so the before-write triggers of each table check it with this.
-create function halo.require_same_workspace(
-  p_workspace_id uuid, p_table regclass, p_id uuid, p_what text
-) returns void
-language plpgsql stable
-security definer
-set search_path = ''
-as $$
-declare
-  found_workspace uuid;
-begin
-  if p_id is null then
-    return;
-  end if;
-  execute format('select workspace_id from %s where id = $1', p_table)
-    into found_workspace using p_id;
-  if found_workspace is distinct from p_workspace_id then
-    raise exception '% % does not exist in workspace %', p_what, p_id, p_workspace_id
-      using errcode = '23503';
-  end if;
-end
-$$;
-revoke execute on function halo.require_same_workspace(uuid, regclass, uuid, text) from public;
+-- triggers ----------------------------------------------------------------------------------------
 
 create function halo.contact_before_write() returns trigger
 language plpgsql
@@ -107,45 +90,49 @@ create trigger visitors_before_write
   before insert or update on halo.visitors
   for each row execute function halo.visitor_before_write();
 
-create function halo.touch_updated_at() returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  new.updated_at := now();
-  return new;
-end
-$$;
+-- contact.created and contact.updated, so open dashboards refresh the customer panel.
+create trigger contacts_emit_event
+  after insert or update on halo.contacts
+  for each row execute function halo.emit_row_event('contact');
 
 create trigger companies_touch_updated_at
   before update on halo.companies
   for each row execute function halo.touch_updated_at();
 
--- One event per contact change, so open dashboards refresh the customer panel.
-create function halo.contact_changed() returns trigger
-language plpgsql
+-- row-level security ------------------------------------------------------------------------------
+
+alter table halo.companies enable row level security;
+
+alter table halo.contacts enable row level security;
+
+alter table halo.visitors enable row level security;
+
+-- helpers -----------------------------------------------------------------------------------------
+
+-- Rows that point at other rows must stay inside one workspace; foreign keys alone cannot say
+-- that, so the before-write triggers of each table check it with this.
+create function halo.require_same_workspace(
+  p_workspace_id uuid, p_table regclass, p_id uuid, p_what text
+) returns void
+language plpgsql stable
 security definer
 set search_path = ''
 as $$
+declare
+  found_workspace uuid;
 begin
-  perform halo.emit_event(
-    new.workspace_id,
-    case tg_op when 'INSERT' then 'contact.created' else 'contact.updated' end,
-    null, null, jsonb_build_object('contact_id', new.id)
-  );
-  return null;
+  if p_id is null then
+    return;
+  end if;
+  execute format('select workspace_id from %s where id = $1', p_table)
+    into found_workspace using p_id;
+  if found_workspace is distinct from p_workspace_id then
+    raise exception '% % does not exist in workspace %', p_what, p_id, p_workspace_id
+      using errcode = '23503';
+  end if;
 end
 $$;
-
-create trigger contacts_emit_event
-  after insert or update on halo.contacts
-  for each row execute function halo.contact_changed();
-
--- enable RLS --------------------------------------------------------------------------------------
-
-alter table halo.companies enable row level security;
-alter table halo.contacts enable row level security;
-alter table halo.visitors enable row level security;
+revoke execute on function halo.require_same_workspace(uuid, regclass, uuid, text) from public;
 
 -- policies ----------------------------------------------------------------------------------------
 
@@ -179,33 +166,59 @@ create policy "members with inbox access can read visitors" on halo.visitors
   for select to authenticated
   using (workspace_id in (select halo.inbox_workspaces('view')));
 
--- API objects -------------------------------------------------------------------------------------
+-- api ---------------------------------------------------------------------------------------------
 
 create view api.companies with (security_invoker = true) as
   select id, workspace_id, external_id, name, domain, industry, plan, traits, custom_fields,
          context, created_at, updated_at
   from halo.companies;
+comment on view api.companies is
+  'Customer companies of a workspace, with external_id, domain, plan, traits, custom fields and '
+  'context. Members with Inbox permission view may read; members with reply may insert and '
+  'update; deletes are service_role only.';
 
 create view api.contacts with (security_invoker = true) as
   select id, workspace_id, company_id, external_id, email, name, traits, custom_fields, context,
          first_seen_at, last_seen_at, created_at, updated_at
   from halo.contacts;
+comment on view api.contacts is
+  'Contacts (identified end users) of a workspace, with optional company, external_id, email '
+  '(unique per workspace, case-insensitive), traits, custom fields and first and last seen times. '
+  'Members with Inbox permission view may read; members with reply may insert and update (the '
+  'company must be in the same workspace, else 23503); deletes are service_role only.';
 
 create view api.visitors with (security_invoker = true) as
   select id, workspace_id, anonymous_id, contact_id, first_seen_at, last_seen_at
   from halo.visitors;
+comment on view api.visitors is
+  'Anonymous widget visitors of a workspace, keyed by anonymous_id and linked to a contact once '
+  'identified. Members with Inbox permission view may read; only service_role writes.';
 
 -- grants ------------------------------------------------------------------------------------------
 
-grant select, insert, update on halo.companies, halo.contacts to authenticated;
+grant select, insert, update on halo.companies to authenticated;
+
+grant select, insert, update on halo.contacts to authenticated;
+
 grant select on halo.visitors to authenticated;
-grant all on halo.companies, halo.contacts, halo.visitors to service_role;
 
-grant select, insert, update on api.companies, api.contacts to authenticated;
+grant all on halo.companies to service_role;
+
+grant all on halo.contacts to service_role;
+
+grant all on halo.visitors to service_role;
+
+grant select, insert, update on api.companies to authenticated;
+
+grant select, insert, update on api.contacts to authenticated;
+
 grant select on api.visitors to authenticated;
-grant select, insert, update, delete on api.companies, api.contacts, api.visitors to service_role;
 
--- PUBLIC may execute every new function by default, and the per-schema default privileges of the
--- first migration cannot take a global default away; so each migration takes it back itself and
--- grants execute function by function (above). The catalog lint checks that none is left.
+grant select, insert, update, delete on api.companies to service_role;
+
+grant select, insert, update, delete on api.contacts to service_role;
+
+grant select, insert, update, delete on api.visitors to service_role;
+
+-- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

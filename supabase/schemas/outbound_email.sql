@@ -1,7 +1,7 @@
 -- Outbound email: what the `email.send` worker reads to build a threaded reply, and how it records
 -- that the reply went out. Service role only.
 
--- API objects -------------------------------------------------------------------------------------
+-- api ---------------------------------------------------------------------------------------------
 
 -- Everything needed to send one outbound email message: the message, its ticket, the customer,
 -- the message it answers (the latest inbound email before it), the sender identity (the
@@ -40,6 +40,12 @@ as $$
   where m.id = p_message_id
 $$;
 grant execute on function api.outbound_email_context(uuid) to service_role;
+comment on function api.outbound_email_context(p_message_id uuid) is
+  'Returns what the email.send worker needs to send one outbound ticket message as JSON: message '
+  '(with an automatic flag), ticket (subject, metadata), contact (email, name), replied '
+  '(Message-ID and References of the latest inbound email before it, for threading), identity '
+  '(the default inbound address of the workspace and its display name) and agent_name. Returns '
+  'null when the message does not exist or has no ticket. service_role only.';
 
 -- Records that an outbound message was handed to the mail provider: its Message-ID (threading
 -- looks replies up by it) and threading headers. Only the first call writes; a retried job sees
@@ -63,7 +69,13 @@ begin
 end
 $$;
 grant execute on function api.mark_email_sent(uuid, text, text, text[]) to service_role;
+comment on function api.mark_email_sent(p_message_id uuid, p_email_message_id text, p_in_reply_to text, p_references text[]) is
+  'Records that an outbound message was handed to the mail provider: stores its Message-ID, '
+  'In-Reply-To and References. Only the first call writes and returns true; it returns false when '
+  'the message already has a Message-ID (a retried job must not send again) or does not exist. '
+  'service_role only.';
 
 -- grants ------------------------------------------------------------------------------------------
 
+-- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

@@ -1,25 +1,32 @@
--- The conversation API for the AI runtime (service_role, and the `conversations` edge function
--- with a workspace API key), escalations, takeover and pass back (issue 8, part A).
+-- The conversation runtime API: what an AI runtime (the chat widget's backend, with a workspace API
+-- key through the `conversations` edge function, or the service role) calls to record a session:
+-- start, messages (user, AI with confidence and tool calls, teammate, system), user-activity
+-- heartbeats, the widget opening and closing, identify, end, and the updates it polls.
 --
--- The AI runtime records a session: start, messages (user, AI with confidence and tool calls,
--- teammate, system), user-activity heartbeats, the widget opening and closing, identify, end.
 -- Every AI message of a live, unpaused conversation without a ticket enqueues one
--- `conversation.escalate` job in the same transaction (nothing when the agent is internal or its
--- escalation mode is off); the escalation worker decides and calls api.escalate_conversation.
--- A teammate takes over with api.take_over and hands back with api.pass_back_to_ai; every change
--- of `ai_paused`, whoever makes it, emits `conversation.paused` or `conversation.resumed` on the
--- conversation's topic: the AI runtime's signal to stop or resume answering.
---
--- Teammate replies and the handoff notice reach the widget as message.created on the
--- conversation's topic while the widget is open; while it is closed they are queued in
--- halo.queued_replies and returned (once) by api.set_widget_open(..., true) when it opens again.
+-- `conversation.escalate` job in the same transaction (escalation_and_takeover.sql decides).
+-- Teammate replies reach the widget as message.created on the conversation's topic while the
+-- widget is open; while it is closed they wait in halo.queued_replies and every opening returns
+-- them until api.acknowledge_widget_replies says they were shown (at least once delivery).
+-- What the AI did on each turn (confidence 0-100, tool calls) is kept in halo.ai_replies.
 --
 -- Every RPC here takes an optional p_workspace_id: the edge function passes the API key's
 -- workspace, so a conversation of another workspace is "not found", exactly like a missing one.
--- Errors: 22023 bad argument (named), P0002 unknown conversation/visitor, PT409 (HTTP 409) the
--- conversation's state forbids it (AI paused, completed, taken over by someone else), 42501.
+-- Errors: 22023 bad argument (named), P0002 unknown conversation or visitor, PT409 (HTTP 409) the
+-- conversation's state forbids it (AI paused, completed, taken over), 42501 not allowed.
 
 -- tables ------------------------------------------------------------------------------------------
+
+create table halo.ai_replies (
+  message_id uuid primary key references halo.messages (id) on delete cascade,
+  conversation_id uuid not null references halo.conversations (id) on delete cascade,
+  workspace_id uuid not null references halo.workspaces (id) on delete cascade,
+  confidence smallint check (confidence between 0 and 100),
+  -- [{"name": "knowledge_search", "arguments": {...}}, ...]; names checked by the API.
+  tool_calls jsonb not null default '[]'
+    check (jsonb_typeof(tool_calls) = 'array' and octet_length(tool_calls::text) <= 20000),
+  created_at timestamptz not null default now()
+);
 
 create table halo.widget_states (
   conversation_id uuid primary key references halo.conversations (id) on delete cascade,
@@ -27,7 +34,6 @@ create table halo.widget_states (
   open boolean not null,
   changed_at timestamptz not null default now()
 );
-create index widget_states_workspace_id_idx on halo.widget_states (workspace_id);
 
 create table halo.queued_replies (
   -- Delivery order: the order the replies were written (created_at ties within a transaction).
@@ -35,12 +41,68 @@ create table halo.queued_replies (
   message_id uuid primary key references halo.messages (id) on delete cascade,
   conversation_id uuid not null references halo.conversations (id) on delete cascade,
   workspace_id uuid not null references halo.workspaces (id) on delete cascade,
-  queued_at timestamptz not null default now()
+  queued_at timestamptz not null default now(),
+  deliveries integer not null default 0,
+  last_delivered_at timestamptz
 );
+
+comment on column halo.queued_replies.deliveries is
+  'How many times opening the widget returned this reply without an acknowledgement yet.';
+
+-- indexes -----------------------------------------------------------------------------------------
+
+create index ai_replies_conversation_idx on halo.ai_replies (conversation_id, created_at);
+
+create index ai_replies_workspace_id_idx on halo.ai_replies (workspace_id);
+
+create index widget_states_workspace_id_idx on halo.widget_states (workspace_id);
+
 create index queued_replies_conversation_idx on halo.queued_replies (conversation_id, seq);
+
 create index queued_replies_workspace_id_idx on halo.queued_replies (workspace_id);
 
 -- triggers ----------------------------------------------------------------------------------------
+
+-- One thread: a conversation message (not a whisper) joins the conversation's ticket, and a chat
+-- reply on a conversation's ticket joins the conversation (so it reaches the widget). Runs after
+-- messages_before_insert (trigger names fire in order), which has already checked workspaces.
+create function halo.link_conversation_message() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.conversation_id is not null and new.ticket_id is null and new.kind <> 'whisper' then
+    new.ticket_id := halo.conversation_ticket(new.conversation_id);
+  elsif new.ticket_id is not null and new.conversation_id is null and new.kind = 'chat' then
+    select t.conversation_id into new.conversation_id from halo.tickets t where t.id = new.ticket_id;
+  end if;
+  return new;
+end
+$$;
+
+create trigger messages_link_conversation
+  before insert on halo.messages
+  for each row execute function halo.link_conversation_message();
+
+create function halo.ai_reply_before_insert() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  select workspace_id, conversation_id into new.workspace_id, new.conversation_id
+  from halo.messages where id = new.message_id;
+  if new.conversation_id is null then
+    raise exception 'message % is not a conversation message', new.message_id using errcode = '22023';
+  end if;
+  return new;
+end
+$$;
+
+create trigger ai_replies_before_insert
+  before insert on halo.ai_replies
+  for each row execute function halo.ai_reply_before_insert();
 
 -- What the customer sees from the human side (teammate chat, the handoff notice) is queued while
 -- the widget is closed. A conversation without a widget row has its widget open.
@@ -67,31 +129,12 @@ create trigger messages_queue_for_closed_widget
   when (new.conversation_id is not null and new.author_kind in ('teammate', 'alias_user', 'system'))
   execute function halo.queue_reply_for_closed_widget();
 
--- The AI runtime's signal. `halo.pause_reason` (transaction-local) says why when the change comes
--- from a takeover, a pass back or an escalation; otherwise a teammate paused it by hand.
-create function halo.conversation_pause_changed() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform halo.emit_event(new.workspace_id,
-    case when new.ai_paused then 'conversation.paused' else 'conversation.resumed' end,
-    halo.conversation_ticket(new.id), new.id,
-    jsonb_build_object('ai_paused', new.ai_paused,
-                       'reason', coalesce(nullif(current_setting('halo.pause_reason', true), ''), 'manual')));
-  return null;
-end
-$$;
+-- row-level security ------------------------------------------------------------------------------
 
-create trigger conversations_pause_signal
-  after update of ai_paused on halo.conversations
-  for each row when (old.ai_paused is distinct from new.ai_paused)
-  execute function halo.conversation_pause_changed();
-
--- enable RLS --------------------------------------------------------------------------------------
+alter table halo.ai_replies enable row level security;
 
 alter table halo.widget_states enable row level security;
+
 alter table halo.queued_replies enable row level security;
 
 -- helpers -----------------------------------------------------------------------------------------
@@ -124,29 +167,6 @@ begin
 end
 $$;
 grant execute on function halo.conversation_for_api(uuid, uuid, boolean) to service_role;
-
--- The conversation a teammate acts on (take over, pass back), locked: "not found" without Inbox:
--- View in its workspace, 42501 without Inbox: Reply. The service role (no user) passes.
-create function halo.conversation_for_teammate(p_conversation_id uuid, p_action text)
-returns halo.conversations
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-  conv halo.conversations;
-begin
-  select * into conv from halo.conversations where id = p_conversation_id for update;
-  if conv.id is null or (auth.uid() is not null
-                         and conv.workspace_id not in (select halo.inbox_workspaces('view'))) then
-    raise exception 'conversation % does not exist', p_conversation_id using errcode = 'P0002';
-  end if;
-  if auth.uid() is not null and conv.workspace_id not in (select halo.inbox_workspaces('reply')) then
-    raise exception '% needs Inbox: Reply permission', p_action using errcode = '42501';
-  end if;
-  return conv;
-end
-$$;
 
 -- Normalizes tool calls to [{"name", "arguments"?}]: each element is a tool name or an object
 -- with one; at most 50.
@@ -185,26 +205,22 @@ end
 $$;
 grant execute on function halo.normalized_tool_calls(jsonb) to service_role;
 
--- Whether an AI reply of this conversation needs the escalation worker at all.
-create function halo.escalation_possible(p_conversation halo.conversations) returns boolean
-language sql stable
-security definer
-set search_path = ''
-as $$
-  select p_conversation.state = 'live' and not p_conversation.ai_paused
-     and halo.conversation_ticket(p_conversation.id) is null
-     and exists (select 1 from halo.ai_agents a
-                 join halo.escalation_settings s on s.ai_agent_id = a.id
-                 where a.id = p_conversation.ai_agent_id
-                   and a.type <> 'internal' and s.mode <> 'off')
-$$;
-grant execute on function halo.escalation_possible(halo.conversations) to service_role;
+-- policies ----------------------------------------------------------------------------------------
 
--- API objects -------------------------------------------------------------------------------------
+create policy "members with inbox access can read AI replies" on halo.ai_replies
+  for select to authenticated
+  using (workspace_id in (select halo.inbox_workspaces('view')));
 
--- Starts (or, with a known session_id, returns) a live conversation. p_anonymous_id names the
--- widget's anonymous visitor (found or created) when p_visitor_id is not given.
-drop function api.start_conversation(uuid, text, halo.conversation_mode, uuid, uuid, uuid, jsonb);
+create policy "members with inbox access can read widget states" on halo.widget_states
+  for select to authenticated
+  using (workspace_id in (select halo.inbox_workspaces('view')));
+
+create policy "members with inbox access can read queued replies" on halo.queued_replies
+  for select to authenticated
+  using (workspace_id in (select halo.inbox_workspaces('view')));
+
+-- api ---------------------------------------------------------------------------------------------
+
 create function api.start_conversation(
   p_workspace_id uuid,
   p_session_id text default null,
@@ -255,6 +271,13 @@ end
 $$;
 grant execute on function api.start_conversation(uuid, text, halo.conversation_mode, uuid, uuid, uuid, jsonb, text)
   to service_role;
+comment on function api.start_conversation(p_workspace_id uuid, p_session_id text, p_mode halo.conversation_mode, p_ai_agent_id uuid, p_contact_id uuid, p_visitor_id uuid, p_metadata jsonb, p_anonymous_id text) is
+  'Starts a live conversation in p_workspace_id and returns it; when p_session_id already exists '
+  'in the workspace, the existing conversation is returned unchanged. p_anonymous_id finds or '
+  'creates the anonymous visitor when p_visitor_id is not given, and the contact defaults to the '
+  'contact of the visitor. service_role only; raises 22023 for a missing workspace, metadata that '
+  'is not an object of at most 20000 bytes or a bad p_anonymous_id, and 23503 when the agent, '
+  'contact or visitor is not in the workspace.';
 
 -- Appends one message of the session. p_role: user (the customer or anonymous visitor), ai (the
 -- conversation's agent; p_confidence 0-100 and p_tool_calls), teammate (p_author_user_id, a member
@@ -356,6 +379,13 @@ end
 $$;
 grant execute on function api.add_conversation_message(uuid, text, text, smallint, jsonb, uuid, text, uuid)
   to service_role;
+comment on function api.add_conversation_message(p_conversation_id uuid, p_role text, p_text text, p_confidence smallint, p_tool_calls jsonb, p_author_user_id uuid, p_client_echo_id text, p_workspace_id uuid) is
+  'Appends one message (1 to 20000 characters) to a conversation and returns it: p_role is user '
+  '(the contact or visitor), ai (the conversation agent, with optional p_confidence 0 to 100 and '
+  'p_tool_calls; may enqueue a conversation.escalate job), teammate (p_author_user_id, a member '
+  'of the workspace) or system (a notice). service_role only; p_workspace_id restricts the lookup '
+  'to that workspace. Raises 22023 for a bad argument, P0002 when the conversation is not found, '
+  'and PT409 when an AI message targets a completed conversation or one whose AI is paused.';
 
 -- One conversation as the runtime sees it (state, ai_paused, outcome): for runtimes that cannot
 -- join the conversation's Realtime topic (an API key is not a Realtime credential).
@@ -374,27 +404,11 @@ begin
 end
 $$;
 grant execute on function api.get_conversation(uuid, uuid) to service_role;
-
--- The widget's "talk to a human" button: the escalation worker decides (it escalates in every
--- mode but for internal agents). Returns the job's id.
-create function api.request_human(p_conversation_id uuid, p_workspace_id uuid default null)
-returns bigint
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-  conv halo.conversations := halo.conversation_for_api(p_conversation_id, p_workspace_id);
-begin
-  if conv.state <> 'live' then
-    raise exception 'conversation % is completed', p_conversation_id using errcode = 'PT409';
-  end if;
-  return halo.enqueue_job('conversation.escalate',
-    jsonb_build_object('conversation_id', conv.id, 'human_requested', true),
-    'human:' || conv.id, conv.workspace_id);
-end
-$$;
-grant execute on function api.request_human(uuid, uuid) to service_role;
+comment on function api.get_conversation(p_conversation_id uuid, p_workspace_id uuid) is
+  'Returns one conversation (state, ai_paused, outcome and the other columns of '
+  'api.conversations), for AI runtimes that cannot join its Realtime topic. service_role only; '
+  'p_workspace_id restricts the lookup to that workspace; raises P0002 when the conversation is '
+  'not found.';
 
 -- The Live Feed's pulsing indicator: the user is active. Stores last_user_activity_at (no domain
 -- event: bookkeeping) and, at most every 2 seconds per conversation, broadcasts
@@ -420,11 +434,12 @@ begin
 end
 $$;
 grant execute on function api.conversation_heartbeat(uuid, uuid) to service_role;
+comment on function api.conversation_heartbeat(p_conversation_id uuid, p_workspace_id uuid) is
+  'Records that the user of a conversation is active (last_user_activity_at, no domain event) and '
+  'returns the time stored; at most every 2 seconds per conversation it broadcasts '
+  'conversation.user_activity on the workspace topic. service_role only; raises P0002 when the '
+  'conversation is not found.';
 
--- Ends a live conversation: Completed with an outcome. Without p_outcome it follows from how it
--- ended: escalated when it has a ticket, else resolved when closed and abandoned when timed out.
--- Ending a completed conversation returns it unchanged (the runtime may retry).
-drop function api.complete_conversation(uuid, halo.conversation_outcome, smallint);
 create function api.complete_conversation(
   p_conversation_id uuid,
   p_outcome halo.conversation_outcome default null,
@@ -464,37 +479,12 @@ end
 $$;
 grant execute on function api.complete_conversation(uuid, halo.conversation_outcome, smallint, text, uuid)
   to service_role;
-
--- The widget opened or closed. Opening returns the replies queued while it was closed, oldest
--- first, and forgets them: they are delivered once, to this call's caller.
-create function api.set_widget_open(
-  p_conversation_id uuid, p_open boolean, p_workspace_id uuid default null
-) returns setof api.messages
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-  conv halo.conversations := halo.conversation_for_api(p_conversation_id, p_workspace_id);
-begin
-  if p_open is null then
-    raise exception 'p_open must be true (the widget opened) or false (it closed)' using errcode = '22023';
-  end if;
-  insert into halo.widget_states (conversation_id, workspace_id, open)
-  values (conv.id, conv.workspace_id, p_open)
-  on conflict (conversation_id) do update set open = excluded.open, changed_at = now();
-  if p_open then
-    return query
-      with delivered as (
-        delete from halo.queued_replies q where q.conversation_id = conv.id
-        returning q.message_id, q.seq
-      )
-      select m.* from api.messages m join delivered d on d.message_id = m.id
-      order by d.seq;
-  end if;
-end
-$$;
-grant execute on function api.set_widget_open(uuid, boolean, uuid) to service_role;
+comment on function api.complete_conversation(p_conversation_id uuid, p_outcome halo.conversation_outcome, p_ai_score smallint, p_end_reason text, p_workspace_id uuid) is
+  'Ends a live conversation as completed and returns it; without p_outcome the outcome is '
+  'escalated when it has a ticket, else abandoned when p_end_reason is timed_out and resolved '
+  'when it is closed (the default), and p_ai_score is 0 to 100. A completed conversation is '
+  'returned unchanged, so retries are safe. service_role only; raises 22023 for a bad end reason '
+  'or score and P0002 when the conversation is not found.';
 
 -- Identify: the anonymous visitor is the contact p_contact_id, or the one with p_external_id or
 -- p_email (created when there is none). Re-links the visitor, its conversations, their tickets
@@ -565,225 +555,162 @@ begin
 end
 $$;
 grant execute on function api.identify_visitor(uuid, text, uuid, text, text, text) to service_role;
+comment on function api.identify_visitor(p_workspace_id uuid, p_anonymous_id text, p_contact_id uuid, p_email text, p_name text, p_external_id text) is
+  'Identifies the anonymous visitor p_anonymous_id as a contact: p_contact_id, or the contact '
+  'with p_external_id or p_email, created (with p_name) when there is none. Links the visitor, '
+  'its conversations, their tickets without a contact and its messages to the contact, and '
+  'returns {contact_id, visitor_id, conversations, tickets, messages} with the counts changed. '
+  'service_role only; raises P0002 when the visitor or the given contact is not in the workspace '
+  'and 22023 when no identifier is given or the new contact values are invalid.';
 
--- What the escalation worker decides on: the agent's settings and type, the AI reply (p_message_id,
--- or the latest one) with its confidence and tool calls, the customer's message before it, the
--- gates (AI turns, knowledge and web search so far) and the contact's traits (custom fields,
--- email, name, and the company under `company`). Null when there is nothing to decide any more:
--- the conversation is completed, paused, already has a ticket, or has no agent.
-create function api.escalation_context(p_conversation_id uuid, p_message_id uuid default null)
-returns jsonb
+create function api.set_widget_open(
+  p_conversation_id uuid, p_open boolean, p_workspace_id uuid default null
+) returns setof api.messages
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  conv halo.conversations := halo.conversation_for_api(p_conversation_id, p_workspace_id);
+begin
+  if p_open is null then
+    raise exception 'p_open must be true (the widget opened) or false (it closed)' using errcode = '22023';
+  end if;
+  insert into halo.widget_states (conversation_id, workspace_id, open)
+  values (conv.id, conv.workspace_id, p_open)
+  on conflict (conversation_id) do update set open = excluded.open, changed_at = now();
+  if p_open then
+    return query
+      with delivered as (
+        update halo.queued_replies q
+        set deliveries = q.deliveries + 1, last_delivered_at = now()
+        where q.conversation_id = conv.id
+        returning q.message_id, q.seq
+      )
+      select m.* from api.messages m join delivered d on d.message_id = m.id
+      order by d.seq;
+  end if;
+end
+$$;
+grant execute on function api.set_widget_open(uuid, boolean, uuid) to service_role;
+comment on function api.set_widget_open(p_conversation_id uuid, p_open boolean, p_workspace_id uuid) is
+  'Records that the chat widget of a conversation opened (p_open true) or closed (false). Opening '
+  'returns the teammate replies and handoff notices queued while it was closed, oldest first, and '
+  'keeps them queued until acknowledged with api.acknowledge_widget_replies, so they may be '
+  'returned again. service_role only; raises 22023 for a null p_open and P0002 when the '
+  'conversation is not found.';
+
+-- The runtime has shown these replies to the customer: they leave the queue. Ids that are not
+-- queued for this conversation (already acknowledged, another conversation's) are ignored, so a
+-- retried acknowledgement is harmless. Returns how many left the queue.
+create function api.acknowledge_widget_replies(
+  p_conversation_id uuid, p_message_ids uuid[], p_workspace_id uuid default null
+) returns integer
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  conv halo.conversations := halo.conversation_for_api(p_conversation_id, p_workspace_id);
+  acknowledged integer;
+begin
+  if p_message_ids is null then
+    raise exception 'p_message_ids is required: the ids of the delivered replies the customer has seen'
+      using errcode = '22023';
+  end if;
+  if cardinality(p_message_ids) > 1000 then
+    raise exception 'p_message_ids holds % ids; acknowledge at most 1000 at a time',
+      cardinality(p_message_ids) using errcode = '22023';
+  end if;
+  delete from halo.queued_replies q
+  where q.conversation_id = conv.id and q.message_id = any (p_message_ids);
+  get diagnostics acknowledged = row_count;
+  return acknowledged;
+end
+$$;
+grant execute on function api.acknowledge_widget_replies(uuid, uuid[], uuid) to service_role;
+comment on function api.acknowledge_widget_replies(p_conversation_id uuid, p_message_ids uuid[], p_workspace_id uuid) is
+  'Removes replies the widget has shown (p_message_ids, at most 1000) from the queue of a '
+  'conversation and returns how many were removed; ids that are not queued are ignored, so a '
+  'retry is harmless. service_role only; raises 22023 for a missing or oversized id list and '
+  'P0002 when the conversation is not found.';
+
+create function api.conversation_updates(
+  p_conversation_id uuid,
+  p_after_seq bigint default 0,
+  p_limit integer default 100,
+  p_workspace_id uuid default null
+) returns jsonb
 language plpgsql stable
 security invoker
 set search_path = ''
 as $$
 declare
-  conv halo.conversations := halo.conversation_for_api(p_conversation_id, null);
-  reply record;
-  used text[];
-  result jsonb;
+  conv halo.conversations := halo.conversation_for_api(p_conversation_id, p_workspace_id);
+  updates jsonb;
+  last_seq bigint;
+  read integer;
 begin
-  if conv.state <> 'live' or conv.ai_paused or conv.ai_agent_id is null
-     or halo.conversation_ticket(conv.id) is not null then
-    return null;
+  if p_limit is null or p_limit not between 1 and 1000 then
+    raise exception 'p_limit must be between 1 and 1000, got %', coalesce(p_limit::text, 'null')
+      using errcode = '22023';
   end if;
-  -- The tools the AI called so far in the conversation (knowledge and web search are gates).
-  select coalesce(array_agg(distinct call ->> 'name'), '{}') into used
-  from halo.ai_replies r, jsonb_array_elements(r.tool_calls) call
-  where r.conversation_id = conv.id;
-  select m.id, m.body_text, m.created_at, r.confidence, r.tool_calls into reply
-  from halo.ai_replies r join halo.messages m on m.id = r.message_id
-  where r.conversation_id = conv.id and (p_message_id is null or r.message_id = p_message_id)
-  order by r.created_at desc
-  limit 1;
-  select jsonb_build_object(
-    'conversation_id', conv.id,
-    'agent_type', a.type,
-    'settings', to_jsonb(s) - 'ai_agent_id' - 'workspace_id' - 'updated_at',
-    'message_id', reply.id,
-    'reply', coalesce(reply.body_text, ''),
-    'confidence', reply.confidence,
-    'tool_calls', coalesce((select jsonb_agg(call ->> 'name')
-                            from jsonb_array_elements(reply.tool_calls) call), '[]'),
-    'escalate_reason', (select call #>> '{arguments,reason}'
-                        from jsonb_array_elements(reply.tool_calls) call
-                        where call ->> 'name' = 'escalate' limit 1),
-    'customer_message', (select m.body_text from halo.messages m
-                         where m.conversation_id = conv.id and m.author_kind = 'customer'
-                           and (reply.created_at is null or m.created_at <= reply.created_at)
-                         order by m.created_at desc limit 1),
-    'ai_turns', (select count(*) from halo.ai_replies r
-                 where r.conversation_id = conv.id
-                   and (reply.created_at is null or r.created_at <= reply.created_at)),
-    'knowledge_searched', 'knowledge_search' = any (used),
-    'web_searched', 'web_search' = any (used),
-    'contact_traits', coalesce(ct.traits, '{}') || coalesce(ct.custom_fields, '{}')
-      || jsonb_strip_nulls(jsonb_build_object('email', ct.email, 'name', ct.name,
-           'company', case when co.id is not null then
-             co.traits || co.custom_fields || jsonb_strip_nulls(jsonb_build_object(
-               'name', co.name, 'plan', co.plan, 'industry', co.industry, 'domain', co.domain)) end)))
-  into result
-  from halo.ai_agents a
-  join halo.escalation_settings s on s.ai_agent_id = a.id
-  left join halo.contacts ct on ct.id = conv.contact_id
-  left join halo.companies co on co.id = ct.company_id
-  where a.id = conv.ai_agent_id;
-  return result;
+  if p_after_seq is null or p_after_seq < 0 then
+    raise exception 'p_after_seq must be 0 or more (the last seq you received), got %',
+      coalesce(p_after_seq::text, 'null') using errcode = '22023';
+  end if;
+  with page as (
+    select e.seq, e.name, e.data, e.created_at
+    from halo.events e
+    where e.conversation_id = conv.id and e.workspace_id = conv.workspace_id
+      and e.seq > p_after_seq
+    order by e.seq
+    limit p_limit
+  ), shown as (
+    select p.seq,
+           jsonb_build_object('seq', p.seq, 'event', p.name, 'created_at', p.created_at,
+                              'data', p.data)
+             || case when m.id is null then '{}'::jsonb
+                     else jsonb_build_object('message', to_jsonb(m)) end as item
+    from page p
+    left join api.messages m
+      on p.name = 'message.created' and m.id = (p.data ->> 'message_id')::uuid
+    where p.name like 'conversation.%'
+       or (m.id is not null
+           and (m.direction <> 'internal'
+                or (m.kind = 'system' and m.activity ->> 'action' = 'teammate_joined')))
+  )
+  select coalesce((select jsonb_agg(s.item order by s.seq) from shown s), '[]'::jsonb),
+         (select max(p.seq) from page p),
+         (select count(*) from page p)
+  into updates, last_seq, read;
+  -- `more`: the page was full, so ask again at once with `after_seq`.
+  return jsonb_build_object('events', updates, 'after_seq', coalesce(last_seq, p_after_seq),
+                            'more', read = p_limit);
 end
 $$;
-grant execute on function api.escalation_context(uuid, uuid) to service_role;
-
--- The escalation worker's outcome: the conversation's ticket (Open, or Priority with p_priority),
--- the conversation completed as Escalated with its AI paused. Idempotent: a second call returns
--- the same ticket and changes nothing.
-create function api.escalate_conversation(
-  p_conversation_id uuid,
-  p_reason text,
-  p_reason_code text default null,
-  p_priority boolean default false,
-  p_workspace_id uuid default null
-) returns api.tickets
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-  conv halo.conversations := halo.conversation_for_api(p_conversation_id, p_workspace_id, true);
-  opened record;
-  result api.tickets;
-begin
-  if p_reason is null or btrim(p_reason) = '' then
-    raise exception 'an escalation needs p_reason' using errcode = '22023';
-  end if;
-  select * into opened from halo.open_conversation_ticket(conv.id, 'escalation',
-    case when coalesce(p_priority, false) then 'priority' else 'open' end, null, p_reason, p_reason_code);
-  if opened.created then
-    perform set_config('halo.pause_reason', 'escalation', true);
-    update halo.conversations
-       set ai_paused = true,
-           state = 'completed', ended_at = coalesce(ended_at, now()),
-           outcome = 'escalated'
-     where id = conv.id;
-  end if;
-  select * into result from api.tickets where id = opened.ticket_id;
-  return result;
-end
-$$;
-grant execute on function api.escalate_conversation(uuid, text, text, boolean, uuid) to service_role;
-
--- Takeover (Inbox: Reply): pauses the AI, opens the conversation's ticket In Progress assigned to
--- the caller (or takes the existing one), and posts the handoff notice the customer sees
--- ("<name> from <team> joined"). Works on completed conversations too (the ticket then carries
--- the transcript). Taking over again is a no-op for the same teammate; while another teammate
--- holds it (AI paused, ticket theirs) it is refused with PT409.
-create function api.take_over(p_conversation_id uuid) returns api.tickets
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  me uuid := auth.uid();
-  conv halo.conversations;
-  ticket halo.tickets;
-  opened record;
-  member halo.members;
-  team text;
-  notice uuid;
-  result api.tickets;
-begin
-  if me is null then
-    raise exception 'taking over needs a signed-in teammate' using errcode = '42501';
-  end if;
-  conv := halo.conversation_for_teammate(p_conversation_id, 'taking over');
-  select * into ticket from halo.tickets where id = halo.conversation_ticket(conv.id) for update;
-  if ticket.id is not null and conv.ai_paused and ticket.assignee_id is not null then
-    if ticket.assignee_id <> me then
-      raise exception 'conversation % is already taken over by %', p_conversation_id,
-        coalesce((select display_name from halo.members
-                  where workspace_id = conv.workspace_id and user_id = ticket.assignee_id), 'a teammate')
-        using errcode = 'PT409', hint = 'Ask them to pass it back, or reassign the ticket.';
-    elsif ticket.status_category = 'in_progress' then
-      select * into result from api.tickets where id = ticket.id;
-      return result;
-    end if;
-  end if;
-  if ticket.status_category = 'spam' then
-    raise exception 'ticket #% of this conversation is spam; mark it not spam first', ticket.number
-      using errcode = 'PT409';
-  end if;
-
-  select * into opened from halo.open_conversation_ticket(conv.id, 'takeover', 'in_progress', me,
-                                                         'Taken over by a teammate', 'takeover');
-  if not opened.created then
-    if ticket.status_category = 'resolved' then
-      update halo.tickets set status_category = 'open' where id = ticket.id;
-    end if;
-    update halo.tickets set status_category = 'in_progress', assignee_id = me, ai_paused = true
-     where id = opened.ticket_id;
-  end if;
-  perform set_config('halo.pause_reason', 'takeover', true);
-  update halo.conversations set ai_paused = true where id = conv.id and not ai_paused;
-
-  select * into member from halo.members where workspace_id = conv.workspace_id and user_id = me;
-  select name into team from halo.workspaces where id = conv.workspace_id;
-  insert into halo.messages (conversation_id, ticket_id, kind, direction, author_kind, author_user_id,
-                             body_text, activity)
-  values (conv.id, opened.ticket_id, 'system', 'internal', 'system', me,
-          member.display_name || ' from ' || team || ' joined',
-          jsonb_build_object('action', 'teammate_joined', 'user_id', me,
-                             'name', member.display_name, 'team', team))
-  returning id into notice;
-  perform halo.emit_event(conv.workspace_id, 'message.created', opened.ticket_id, conv.id,
-    jsonb_build_object('message_id', notice, 'kind', 'system', 'author_kind', 'system'));
-  select * into result from api.tickets where id = opened.ticket_id;
-  return result;
-end
-$$;
-grant execute on function api.take_over(uuid) to authenticated;
-
--- Pass back to AI (Inbox: Reply): the AI answers again on a live conversation; its ticket stays as
--- it is. Emits conversation.resumed (reason pass_back). Passing back an unpaused conversation
--- changes nothing.
-create function api.pass_back_to_ai(p_conversation_id uuid) returns api.conversations
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  conv halo.conversations := halo.conversation_for_teammate(p_conversation_id, 'passing back to the AI');
-  result api.conversations;
-begin
-  if conv.ai_paused then
-    if conv.state <> 'live' then
-      raise exception 'conversation % is completed; the AI cannot take it back', p_conversation_id
-        using errcode = 'PT409';
-    end if;
-    perform set_config('halo.pause_reason', 'pass_back', true);
-    update halo.conversations set ai_paused = false where id = conv.id;
-    update halo.tickets set ai_paused = false where conversation_id = conv.id and ai_paused;
-  end if;
-  select * into result from api.conversations where id = conv.id;
-  return result;
-end
-$$;
-grant execute on function api.pass_back_to_ai(uuid) to authenticated, service_role;
-
--- policies ----------------------------------------------------------------------------------------
-
-create policy "members with inbox access can read widget states" on halo.widget_states
-  for select to authenticated
-  using (workspace_id in (select halo.inbox_workspaces('view')));
-
-create policy "members with inbox access can read queued replies" on halo.queued_replies
-  for select to authenticated
-  using (workspace_id in (select halo.inbox_workspaces('view')));
+grant execute on function api.conversation_updates(uuid, bigint, integer, uuid) to service_role;
+comment on function api.conversation_updates(p_conversation_id uuid, p_after_seq bigint, p_limit integer, p_workspace_id uuid) is
+  'Returns what happened in a conversation after event seq p_after_seq, for AI runtimes without '
+  'Realtime, as {events, after_seq, more}: the conversation.* events and message.created for '
+  'messages the customer sees (customer, AI and teammate messages and the joined notice), each '
+  'with the message embedded. Pass after_seq to the next call, and call again at once while more '
+  'is true; p_limit is 1 to 1000. service_role only; raises 22023 for a bad p_limit or '
+  'p_after_seq and P0002 when the conversation is not found.';
 
 -- grants ------------------------------------------------------------------------------------------
 
-grant select on halo.widget_states, halo.queued_replies to authenticated;
-grant all on halo.widget_states, halo.queued_replies to service_role;
+grant select on halo.ai_replies to authenticated;
 
--- PUBLIC may execute every new function by default, and the per-schema default privileges of the
--- first migration cannot take a global default away; so each migration takes it back itself and
--- grants execute function by function (above). The catalog lint checks that none is left.
+grant all on halo.ai_replies to service_role;
+
+grant select on halo.widget_states to authenticated;
+
+grant select on halo.queued_replies to authenticated;
+
+grant all on halo.widget_states to service_role;
+
+grant all on halo.queued_replies to service_role;
+
+-- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

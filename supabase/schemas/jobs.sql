@@ -32,13 +32,21 @@ create table halo.jobs (
   finished_at timestamptz,
   check ((state = 'running') = (lease_token is not null))
 );
+
+-- indexes -----------------------------------------------------------------------------------------
+
 -- A dedupe key holds for the life of the row (done and dead jobs included), so a retried
 -- enqueue of the same work (e.g. one per inbound Message-ID) is a no-op.
 create unique index jobs_kind_dedupe_key_key on halo.jobs (kind, dedupe_key)
   where dedupe_key is not null;
-create index jobs_claimable_idx on halo.jobs (kind, visible_at)
-  where state in ('queued', 'running');
+
 create index jobs_workspace_id_idx on halo.jobs (workspace_id);
+
+create index jobs_claimable_idx on halo.jobs (kind, visible_at, id)
+  where state in ('queued', 'running');
+
+create index jobs_running_idx on halo.jobs (kind, visible_at)
+  where state = 'running';
 
 -- triggers ----------------------------------------------------------------------------------------
 
@@ -66,7 +74,7 @@ create trigger jobs_ring_doorbell
   referencing new table as inserted_jobs
   for each statement execute function halo.ring_job_doorbell();
 
--- enable RLS --------------------------------------------------------------------------------------
+-- row-level security ------------------------------------------------------------------------------
 
 -- No policy: only service_role (which bypasses RLS) and security definer functions touch jobs.
 alter table halo.jobs enable row level security;
@@ -102,6 +110,7 @@ begin
 end
 $$;
 revoke execute on function halo.enqueue_job(text, jsonb, text, uuid, timestamptz, integer) from public;
+grant execute on function halo.enqueue_job(text, jsonb, text, uuid, timestamptz, integer) to service_role;
 
 -- Raised when a worker presents a lease it no longer holds.
 create function halo.lease_lost(p_job_id bigint) returns void
@@ -117,12 +126,32 @@ $$;
 revoke execute on function halo.lease_lost(bigint) from public;
 grant execute on function halo.lease_lost(bigint) to service_role;
 
--- API objects -------------------------------------------------------------------------------------
+-- Job administration for the worker runtime and `halo jobs`: give a lease back without spending
+-- an attempt (graceful shutdown), put a dead letter back in the queue, discard a dead letter.
+-- All service_role only, like the rest of the jobs API.
+
+-- Rings the doorbell of one kind. The insert trigger rings for new jobs; a job that becomes
+-- claimable again by hand (released, retried) rings too, so a waiting worker takes it at once.
+create function halo.ring_doorbell(p_kind text) returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  select realtime.send(jsonb_build_object('kind', p_kind), 'job_available', 'jobs:' || p_kind, true)
+$$;
+revoke execute on function halo.ring_doorbell(text) from public;
+grant execute on function halo.ring_doorbell(text) to service_role;
+
+-- api ---------------------------------------------------------------------------------------------
 
 create view api.jobs with (security_invoker = true) as
   select id, workspace_id, kind, payload, dedupe_key, state, visible_at, attempts, max_attempts,
          lease_token, locked_by, last_error, created_at, updated_at, finished_at
   from halo.jobs;
+comment on view api.jobs is
+  'The durable job queue (transactional outbox): kind, payload, state (queued, running, done, '
+  'dead), visible_at (run time when queued, lease expiry when running), attempts, lease token and '
+  'last error. service_role only.';
 
 create function api.enqueue_job(
   p_kind text,
@@ -139,7 +168,11 @@ as $$
   select halo.enqueue_job(p_kind, p_payload, p_dedupe_key, p_workspace_id, p_run_at, p_max_attempts)
 $$;
 grant execute on function api.enqueue_job(text, jsonb, text, uuid, timestamptz, integer) to service_role;
-grant execute on function halo.enqueue_job(text, jsonb, text, uuid, timestamptz, integer) to service_role;
+comment on function api.enqueue_job(p_kind text, p_payload jsonb, p_dedupe_key text, p_workspace_id uuid, p_run_at timestamp with time zone, p_max_attempts integer) is
+  'Enqueues a job of p_kind with p_payload, optionally tied to a workspace, delayed until '
+  'p_run_at and limited to p_max_attempts; returns the job id. If a job with the same kind and '
+  'p_dedupe_key already exists (in any state), no job is added and its id is returned. '
+  'service_role only.';
 
 -- Claims up to p_batch jobs of one kind for p_lease_seconds. Jobs whose lease expired on their
 -- last attempt are dead-lettered here rather than run again.
@@ -196,6 +229,12 @@ begin
 end
 $$;
 grant execute on function api.claim_jobs(text, text, integer, integer) to service_role;
+comment on function api.claim_jobs(p_kind text, p_worker text, p_batch integer, p_lease_seconds integer) is
+  'Claims up to p_batch (1 to 1000) due jobs of p_kind for worker p_worker and leases them for '
+  'p_lease_seconds (1 to 86400); queued jobs and running jobs whose lease expired are both '
+  'claimed, and jobs whose lease expired on their last attempt are dead-lettered instead. Returns '
+  'the claimed jobs with their new lease_token. service_role only; raises 22023 for out-of-range '
+  'arguments.';
 
 create function api.complete_job(p_job_id bigint, p_lease_token uuid) returns void
 language plpgsql
@@ -212,6 +251,10 @@ begin
 end
 $$;
 grant execute on function api.complete_job(bigint, uuid) to service_role;
+comment on function api.complete_job(p_job_id bigint, p_lease_token uuid) is
+  'Marks a running job done; the caller must present the current lease token. service_role only; '
+  'raises 55000 when the lease was lost (expired and reclaimed, or the job already finished), in '
+  'which case the result should be dropped.';
 
 -- Records a failed attempt. The job runs again after p_retry_in_seconds, or after an exponential
 -- backoff (10 s, 20 s, 40 s, ... capped at one hour); after max_attempts it is dead-lettered.
@@ -249,6 +292,12 @@ begin
 end
 $$;
 grant execute on function api.fail_job(bigint, uuid, text, integer) to service_role;
+comment on function api.fail_job(p_job_id bigint, p_lease_token uuid, p_error text, p_retry_in_seconds integer) is
+  'Records a failed attempt of a leased job with p_error: the job is queued again after '
+  'p_retry_in_seconds (0 to 604800) or an exponential backoff (10 s doubling per attempt, capped '
+  'at one hour), or dead-lettered once max_attempts is reached. Returns the updated job. '
+  'service_role only; raises 55000 when the lease was lost and 22023 for an out-of-range '
+  'p_retry_in_seconds.';
 
 -- Extends a lease the caller still holds; returns the new expiry.
 create function api.extend_job_lease(
@@ -278,13 +327,145 @@ begin
 end
 $$;
 grant execute on function api.extend_job_lease(bigint, uuid, integer) to service_role;
+comment on function api.extend_job_lease(p_job_id bigint, p_lease_token uuid, p_lease_seconds integer) is
+  'Extends the lease of a running job held with p_lease_token to p_lease_seconds (1 to 86400) '
+  'from now and returns the new expiry. service_role only; raises 55000 when the lease was lost '
+  'and 22023 for an out-of-range p_lease_seconds.';
+
+-- Gives back a lease the caller holds: the job is queued again at once and the attempt it was
+-- claimed with is not counted, because the work never ran to a result (a worker shutting down).
+create function api.release_job(p_job_id bigint, p_lease_token uuid) returns void
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  job_kind text;
+begin
+  update halo.jobs
+     set state = 'queued', attempts = greatest(attempts - 1, 0), lease_token = null,
+         locked_by = null, visible_at = now(), updated_at = now()
+   where id = p_job_id and state = 'running' and lease_token = p_lease_token
+  returning kind into job_kind;
+  if job_kind is null then
+    perform halo.lease_lost(p_job_id);
+  end if;
+  perform halo.ring_doorbell(job_kind);
+end
+$$;
+grant execute on function api.release_job(bigint, uuid) to service_role;
+comment on function api.release_job(p_job_id bigint, p_lease_token uuid) is
+  'Gives back the lease of a running job without spending an attempt (for a worker shutting '
+  'down): the job is queued again at once and workers are woken. service_role only; raises 55000 '
+  'when the lease was lost.';
+
+-- Puts a dead letter back in the queue with a fresh set of attempts (its last error is kept
+-- until it runs again). Only dead jobs: a queued or running one is already on its way.
+create function api.retry_job(p_job_id bigint) returns api.jobs
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  job_kind text;
+  result api.jobs;
+begin
+  update halo.jobs
+     set state = 'queued', attempts = 0, visible_at = now(), finished_at = null, updated_at = now()
+   where id = p_job_id and state = 'dead'
+  returning kind into job_kind;
+  if job_kind is null then
+    raise exception 'job % is not a dead letter', p_job_id
+      using errcode = '55000', hint = 'Only dead jobs can be retried; list them with `halo jobs list --dead`.';
+  end if;
+  perform halo.ring_doorbell(job_kind);
+  select * into result from api.jobs where id = p_job_id;
+  return result;
+end
+$$;
+grant execute on function api.retry_job(bigint) to service_role;
+comment on function api.retry_job(p_job_id bigint) is
+  'Puts a dead job back in the queue with its attempts reset to 0 (the last error is kept until '
+  'it runs again) and returns it. service_role only; raises 55000 when the job is not dead.';
+
+-- Deletes a dead letter for good. Its dedupe key is freed with it, so the same work may be
+-- enqueued again later.
+create function api.discard_job(p_job_id bigint) returns bigint
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  delete from halo.jobs where id = p_job_id and state = 'dead';
+  if not found then
+    raise exception 'job % is not a dead letter', p_job_id
+      using errcode = '55000', hint = 'Only dead jobs can be discarded; list them with `halo jobs list --dead`.';
+  end if;
+  return p_job_id;
+end
+$$;
+grant execute on function api.discard_job(bigint) to service_role;
+comment on function api.discard_job(p_job_id bigint) is
+  'Deletes a dead job for good and returns its id; its dedupe key is freed, so the same work may '
+  'be enqueued again. service_role only; raises 55000 when the job is not dead (or does not '
+  'exist).';
+
+create function api.complete_jobs(p_jobs jsonb) returns bigint[]
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  wanted_ids bigint[];
+  done_ids bigint[];
+begin
+  if p_jobs is null or jsonb_typeof(p_jobs) <> 'array'
+     or jsonb_array_length(p_jobs) not between 1 and 1000 then
+    raise exception 'p_jobs must be an array of 1 to 1000 {"id", "lease_token"} objects'
+      using errcode = '22023';
+  end if;
+  if exists (select 1 from jsonb_array_elements(p_jobs) e
+              where jsonb_typeof(e) <> 'object'
+                 or jsonb_typeof(e->'id') is distinct from 'number'
+                 or jsonb_typeof(e->'lease_token') is distinct from 'string') then
+    raise exception 'every entry of p_jobs needs a numeric "id" and a string "lease_token"'
+      using errcode = '22023';
+  end if;
+
+  select array_agg(distinct (e->>'id')::bigint) into wanted_ids
+    from jsonb_array_elements(p_jobs) e;
+
+  -- `id = any(array)` is a primary-key lookup whatever the table's statistics say. No
+  -- `state = 'running'` here: a lease token exists only on a running job (the table's check), and
+  -- that condition let the planner AND in a scan of the whole running-jobs index.
+  with done as (
+    update halo.jobs j
+       set state = 'done', lease_token = null, finished_at = now(), updated_at = now()
+     where j.id = any(wanted_ids)
+       and j.lease_token = any(array(
+             select (e->>'lease_token')::uuid from jsonb_array_elements(p_jobs) e
+              where (e->>'id')::bigint = j.id))
+    returning j.id
+  )
+  select coalesce(array_agg(id order by id), '{}') into done_ids from done;
+
+  return coalesce(
+    (select array_agg(id order by id) from unnest(wanted_ids) id where id <> all(done_ids)),
+    '{}');
+end
+$$;
+grant execute on function api.complete_jobs(jsonb) to service_role;
+comment on function api.complete_jobs(p_jobs jsonb) is
+  'Completes many leased jobs in one call: p_jobs is an array of 1 to 1000 {id, lease_token} '
+  'objects, and each running job whose lease token matches is marked done. Returns the ids that '
+  'were not completed because the lease was lost (their results should be dropped); a lost lease '
+  'is not an error here. service_role only; raises 22023 for a malformed p_jobs.';
 
 -- grants ------------------------------------------------------------------------------------------
 
 grant select, insert, update, delete on halo.jobs to service_role;
+
 grant select on api.jobs to service_role;
 
--- PUBLIC may execute every new function by default, and the per-schema default privileges of the
--- first migration cannot take a global default away; so each migration takes it back itself and
--- grants execute function by function (above). The catalog lint checks that none is left.
+-- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

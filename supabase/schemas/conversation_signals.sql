@@ -1,27 +1,27 @@
--- Sentiment and confidence of live conversations, and the teammates' feedback on the AI (issue 8,
--- part B).
+-- Conversation signals: the sentiment and confidence of live conversations, and the teammates'
+-- feedback on the AI.
 --
--- The signals worker (workers/sentiment.py) scores every customer message of a conversation. Its
--- mailbox is `halo.conversation_signal_queue`, filled by triggers whoever inserted the message,
--- and drained in batches: one claim and one apply RPC for hundreds of messages, where the
--- generic job runtime needs two round trips per job. The apply function is the authority for
--- "at most two updates a second per conversation" (`signal_at`), and takes a running state only
--- when nobody changed it since the worker read it (`sentiment_state.messages`), so two workers
--- never fold the same conversation twice.
---
--- Feedback: the whisper (a transient note for the AI's next reply, plus a durable training entry
--- for an identified visitor), corrections on AI messages, thumbs up/down; the Live Feed and
--- Completed views with user, agent, topic, mood, active indicator and outcome.
+-- The signals worker (workers/sentiment.py) scores every customer message. Its mailbox is
+-- halo.conversation_signal_queue, filled by triggers whoever inserted the message, and drained in
+-- batches: one claim and one apply call for hundreds of messages. The apply function is the
+-- authority for "at most two updates a second per conversation" (signal_at) and takes a running
+-- state only when nobody changed it since the worker read it, so two workers never fold one
+-- conversation twice. Feedback: whispers to the AI (a transient note for its next reply, and a
+-- training entry for an identified visitor), corrections of AI messages, thumbs up or down.
 
 -- tables ------------------------------------------------------------------------------------------
 
-alter table halo.conversations
-  -- The worker's running sentiment (halo_supabase.ai.mood.RunningSentiment as JSON).
-  add column sentiment_state jsonb not null default '{}' check (jsonb_typeof(sentiment_state) = 'object'),
-  -- The last customer message the running sentiment includes (dashboards match updates to it).
-  add column scored_message_id uuid,
-  -- When the last mood update was streamed: the next one waits until 500 ms after it.
-  add column signal_at timestamptz;
+-- Per-message ratings and corrections by teammates (Completed conversations, trainer feedback).
+create table halo.message_feedback (
+  message_id uuid not null references halo.messages (id) on delete cascade,
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  workspace_id uuid not null references halo.workspaces (id) on delete cascade,
+  rating smallint check (rating in (-1, 1)),
+  correction text check (length(correction) <= 20000),
+  created_at timestamptz not null default now(),
+  primary key (message_id, user_id),
+  check (num_nonnulls(rating, correction) >= 1)
+);
 
 create table halo.conversation_signal_queue (
   id bigint generated always as identity primary key,
@@ -38,16 +38,6 @@ create table halo.conversation_signal_queue (
   check ((kind = 'message') = (message_id is not null)),
   check ((lease_token is null) = (leased_until is null))
 );
-create unique index conversation_signal_queue_message_key on halo.conversation_signal_queue (message_id)
-  where message_id is not null;
--- One pending AI-score item per conversation is enough: it reads the latest facts when it runs.
-create unique index conversation_signal_queue_score_key on halo.conversation_signal_queue (conversation_id)
-  where kind = 'score' and lease_token is null;
--- Unclaimed items, oldest first: the claim and the doorbell's "anything already waiting?".
-create index conversation_signal_queue_waiting_idx on halo.conversation_signal_queue (id)
-  where lease_token is null;
-create index conversation_signal_queue_conversation_id_idx on halo.conversation_signal_queue (conversation_id);
-create index conversation_signal_queue_workspace_id_idx on halo.conversation_signal_queue (workspace_id);
 
 -- Durable Inbox Training: lessons the AI applies on every reply whose context matches. Written
 -- here by whispers to identified visitors (scope contact) and by corrections (scope workspace).
@@ -68,56 +58,60 @@ create table halo.training_entries (
   check ((scope = 'contact') = (contact_id is not null)),
   check ((scope = 'company') = (company_id is not null))
 );
+
+-- indexes -----------------------------------------------------------------------------------------
+
+create index message_feedback_user_id_idx on halo.message_feedback (user_id);
+
+create index message_feedback_workspace_id_idx on halo.message_feedback (workspace_id);
+
+create unique index conversation_signal_queue_message_key on halo.conversation_signal_queue (message_id)
+  where message_id is not null;
+
+-- One pending AI-score item per conversation is enough: it reads the latest facts when it runs.
+create unique index conversation_signal_queue_score_key on halo.conversation_signal_queue (conversation_id)
+  where kind = 'score' and lease_token is null;
+
+-- Unclaimed items, oldest first: the claim and the doorbell's "anything already waiting?".
+create index conversation_signal_queue_waiting_idx on halo.conversation_signal_queue (id)
+  where lease_token is null;
+
+create index conversation_signal_queue_conversation_id_idx on halo.conversation_signal_queue (conversation_id);
+
+create index conversation_signal_queue_workspace_id_idx on halo.conversation_signal_queue (workspace_id);
+
 create index training_entries_workspace_id_idx on halo.training_entries (workspace_id, created_at desc);
+
 create index training_entries_contact_id_idx on halo.training_entries (contact_id);
+
 create index training_entries_company_id_idx on halo.training_entries (company_id);
+
 create index training_entries_source_message_id_idx on halo.training_entries (source_message_id);
+
 create index training_entries_conversation_id_idx on halo.training_entries (conversation_id);
+
 create index training_entries_created_by_idx on halo.training_entries (created_by);
+
 -- A teammate's correction of one AI message is one entry, changed in place when they edit it.
 create unique index training_entries_correction_key on halo.training_entries (source_message_id, created_by)
   where source = 'correction';
 
 -- triggers ----------------------------------------------------------------------------------------
 
--- Redefined from the conversations migration: the worker's bookkeeping columns emit nothing by
--- themselves, and a signal carries the running sentiment and the last scored message so a
--- dashboard can show and match it without reading the row.
-create or replace function halo.conversation_changed() returns trigger
+create function halo.message_feedback_before_write() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  changed text[];
-  event_name text;
 begin
-  if tg_op = 'INSERT' then
-    perform halo.emit_event(new.workspace_id, 'conversation.started', null, new.id,
-                            jsonb_build_object('mode', new.mode));
-    return null;
-  end if;
-  select coalesce(array_agg(key order by key), '{}') into changed
-  from jsonb_each(to_jsonb(new)) n
-  join jsonb_each(to_jsonb(old)) o using (key)
-  where n.value is distinct from o.value
-    and key not in ('last_user_activity_at', 'sentiment_state', 'signal_at');
-  if cardinality(changed) = 0 then
-    return null;
-  end if;
-  event_name := case
-    when new.state <> old.state then 'conversation.completed'
-    when 'ai_paused' = any (changed) then 'conversation.ai_paused_changed'
-    else 'conversation.signal'
-  end;
-  perform halo.emit_event(new.workspace_id, event_name, null, new.id,
-    jsonb_strip_nulls(jsonb_build_object(
-      'changed', to_jsonb(changed), 'mood', new.mood, 'ai_confidence', new.ai_confidence,
-      'outcome', new.outcome, 'sentiment', new.sentiment, 'topic', new.topic,
-      'ai_score', new.ai_score, 'scored_message_id', new.scored_message_id)));
-  return null;
+  select workspace_id into new.workspace_id from halo.messages where id = new.message_id;
+  return new;
 end
 $$;
+
+create trigger message_feedback_before_write
+  before insert or update on halo.message_feedback
+  for each row execute function halo.message_feedback_before_write();
 
 -- Every customer chat message of a conversation is scored, however it was inserted.
 create function halo.queue_message_signal() returns trigger
@@ -139,18 +133,6 @@ create trigger messages_queue_signal
   when (new.conversation_id is not null and new.author_kind = 'customer' and new.kind = 'chat'
         and coalesce(new.body_text, '') <> '')
   execute function halo.queue_message_signal();
-
--- The AI score of a conversation: when it completes, and again when feedback on it changes.
-create function halo.queue_conversation_score(p_conversation_id uuid) returns void
-language sql
-security definer
-set search_path = ''
-as $$
-  insert into halo.conversation_signal_queue (workspace_id, conversation_id, kind)
-  select c.workspace_id, c.id, 'score' from halo.conversations c
-  where c.id = p_conversation_id and c.state = 'completed'
-  on conflict (conversation_id) where kind = 'score' and lease_token is null do nothing
-$$;
 
 create function halo.conversation_completed_score() returns trigger
 language plpgsql
@@ -234,34 +216,28 @@ create trigger training_entries_before_write
   before insert or update on halo.training_entries
   for each row execute function halo.training_entry_before_write();
 
--- enable RLS --------------------------------------------------------------------------------------
+-- row-level security ------------------------------------------------------------------------------
+
+alter table halo.message_feedback enable row level security;
 
 -- No policy: only service_role (the worker) and the security definer triggers touch the queue.
 alter table halo.conversation_signal_queue enable row level security;
+
 alter table halo.training_entries enable row level security;
 
--- policies ----------------------------------------------------------------------------------------
-
-create policy "members with inbox access can read training entries" on halo.training_entries
-  for select to authenticated
-  using (workspace_id in (select halo.inbox_workspaces('view')));
-
-create policy "members who can reply can add training entries as themselves" on halo.training_entries
-  for insert to authenticated
-  with check (workspace_id in (select halo.inbox_workspaces('reply'))
-              and created_by = (select auth.uid()));
-
-create policy "members can change their own training entries" on halo.training_entries
-  for update to authenticated
-  using (created_by = (select auth.uid()))
-  with check (workspace_id in (select halo.inbox_workspaces('reply'))
-              and created_by = (select auth.uid()));
-
-create policy "members can delete their own training entries" on halo.training_entries
-  for delete to authenticated
-  using (created_by = (select auth.uid()));
-
 -- helpers -----------------------------------------------------------------------------------------
+
+-- The AI score of a conversation: when it completes, and again when feedback on it changes.
+create function halo.queue_conversation_score(p_conversation_id uuid) returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  insert into halo.conversation_signal_queue (workspace_id, conversation_id, kind)
+  select c.workspace_id, c.id, 'score' from halo.conversations c
+  where c.id = p_conversation_id and c.state = 'completed'
+  on conflict (conversation_id) where kind = 'score' and lease_token is null do nothing
+$$;
 
 -- An AI message a member may give feedback on: P0002 when it does not exist or is invisible to
 -- the caller, 22023 when it is not an AI message of a conversation, 42501 without Inbox: Reply.
@@ -314,62 +290,65 @@ end
 $$;
 grant execute on function halo.release_signal_items(uuid, bigint[]) to service_role;
 
--- API objects -------------------------------------------------------------------------------------
+-- policies ----------------------------------------------------------------------------------------
+
+create policy "members with inbox access can read message feedback" on halo.message_feedback
+  for select to authenticated
+  using (workspace_id in (select halo.inbox_workspaces('view')));
+
+create policy "members who can reply can give feedback as themselves" on halo.message_feedback
+  for insert to authenticated
+  with check (workspace_id in (select halo.inbox_workspaces('reply'))
+              and user_id = (select auth.uid()));
+
+create policy "members can change their own feedback" on halo.message_feedback
+  for update to authenticated
+  using (user_id = (select auth.uid()))
+  with check (workspace_id in (select halo.inbox_workspaces('reply'))
+              and user_id = (select auth.uid()));
+
+create policy "members can delete their own feedback" on halo.message_feedback
+  for delete to authenticated
+  using (user_id = (select auth.uid()));
+
+create policy "members with inbox access can read training entries" on halo.training_entries
+  for select to authenticated
+  using (workspace_id in (select halo.inbox_workspaces('view')));
+
+create policy "members who can reply can add training entries as themselves" on halo.training_entries
+  for insert to authenticated
+  with check (workspace_id in (select halo.inbox_workspaces('reply'))
+              and created_by = (select auth.uid()));
+
+create policy "members can change their own training entries" on halo.training_entries
+  for update to authenticated
+  using (created_by = (select auth.uid()))
+  with check (workspace_id in (select halo.inbox_workspaces('reply'))
+              and created_by = (select auth.uid()));
+
+create policy "members can delete their own training entries" on halo.training_entries
+  for delete to authenticated
+  using (created_by = (select auth.uid()));
+
+-- api ---------------------------------------------------------------------------------------------
+
+create view api.message_feedback with (security_invoker = true) as
+  select message_id, user_id, workspace_id, rating, correction, created_at
+  from halo.message_feedback;
+comment on view api.message_feedback is
+  'Teammate ratings (-1 or 1) and corrections of messages, one row per message and user; at least '
+  'one of rating and correction is set. Members with Inbox permission view may read; members with '
+  'reply may insert their own feedback, and each user may update or delete only their own rows.';
 
 create view api.training_entries with (security_invoker = true) as
   select id, workspace_id, scope, contact_id, company_id, source, source_message_id,
          conversation_id, body_text, created_by, created_at, updated_at
   from halo.training_entries;
-
--- The Live Feed and Completed rows: api.conversations' columns plus who it is with (the contact's
--- name or email, or Anonymous), the AI agent's name, and whether the user was active in the last
--- 30 seconds (the pulsing dot).
-create view api.conversation_feed with (security_invoker = true) as
-  select c.id, c.workspace_id, c.session_id, c.mode, c.ai_agent_id, c.contact_id, c.visitor_id,
-         c.state, c.topic, c.sentiment, c.mood, c.ai_confidence, c.outcome, c.ai_score,
-         c.ai_paused, c.metadata, c.last_user_activity_at, c.started_at, c.ended_at,
-         coalesce((select coalesce(nullif(btrim(ct.name), ''), ct.email)
-                   from halo.contacts ct where ct.id = c.contact_id), 'Anonymous') as user_name,
-         (select a.name from halo.ai_agents a where a.id = c.ai_agent_id) as agent_name,
-         coalesce(c.state = 'live' and c.last_user_activity_at > now() - interval '30 seconds', false)
-           as user_active
-  from halo.conversations c;
-
--- Same arguments and paging as before; the rows gained the Live Feed columns.
-drop function api.list_conversations(uuid, text, timestamptz, uuid, integer);
-create function api.list_conversations(
-  p_workspace_id uuid default null,
-  p_view text default 'live',
-  p_before timestamptz default null,
-  p_before_id uuid default null,
-  p_limit integer default 50
-) returns setof api.conversation_feed
-language plpgsql stable
-security invoker
-set search_path = ''
-as $$
-declare
-  workspace uuid := halo.caller_workspace(p_workspace_id);
-begin
-  if p_limit is null or p_limit not between 1 and 200 then
-    raise exception 'p_limit must be between 1 and 200, got %', p_limit using errcode = '22023';
-  end if;
-  if p_view = 'live' then
-    return query select * from api.conversation_feed c
-      where c.workspace_id = workspace and c.state = 'live'
-        and (p_before is null or (c.started_at, c.id) < (p_before, coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff')))
-      order by c.started_at desc, c.id desc limit p_limit;
-  elsif p_view = 'completed' then
-    return query select * from api.conversation_feed c
-      where c.workspace_id = workspace and c.state = 'completed'
-        and (p_before is null or (c.ended_at, c.id) < (p_before, coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff')))
-      order by c.ended_at desc, c.id desc limit p_limit;
-  else
-    raise exception 'unknown conversation view %; use live or completed', p_view using errcode = '22023';
-  end if;
-end
-$$;
-grant execute on function api.list_conversations(uuid, text, timestamptz, uuid, integer) to authenticated, service_role;
+comment on view api.training_entries is
+  'Inbox Training entries: lessons the AI applies when their scope matches (workspace, contact or '
+  'company), written by whispers to identified visitors, by corrections of AI messages and by the '
+  'composer. Members with Inbox permission view may read; members with reply may insert entries '
+  'as themselves, and each member may update or delete only their own.';
 
 -- Leases up to p_limit queued items (oldest first) to the signals worker holding p_lease_token
 -- (one token per worker process, so the items it holds across claims share it) and returns them with
@@ -446,6 +425,13 @@ begin
 end
 $$;
 grant execute on function api.claim_conversation_signals(uuid, integer, integer, integer) to service_role;
+comment on function api.claim_conversation_signals(p_lease_token uuid, p_limit integer, p_lease_seconds integer, p_max_attempts integer) is
+  'Leases up to p_limit (1 to 5000) queued signal items, oldest first, to the signals worker '
+  'holding p_lease_token for p_lease_seconds (3 to 3600), and returns {lease_token, items: [{id, '
+  'kind message or score, conversation_id, message_id, text}], conversations: {id: running state, '
+  'outcome, topic, ready_in_ms, thumbs_up, thumbs_down}, dropped}. Items that already failed '
+  'p_max_attempts times are deleted and counted in dropped. service_role only; raises 22023 for a '
+  'missing token or out-of-range arguments.';
 
 -- Writes what the worker computed for each conversation of one claim, in one transaction:
 --   [{conversation_id, base_messages, item_ids, sentiment_state?, sentiment?, mood?,
@@ -520,6 +506,14 @@ begin
 end
 $$;
 grant execute on function api.apply_conversation_signals(uuid, jsonb) to service_role;
+comment on function api.apply_conversation_signals(p_lease_token uuid, p_signals jsonb) is
+  'Writes what the signals worker computed for each conversation of one claim (p_signals: '
+  '[{conversation_id, base_messages, item_ids, sentiment_state, sentiment, mood, '
+  'scored_message_id, topic, ai_score}]) and returns one status per conversation: applied, '
+  'deferred (a mood update was streamed under 500 ms ago; retry in retry_in_ms), conflict '
+  '(another worker moved the running state on; items released), lease_lost or gone. The topic is '
+  'only set when the conversation has none. service_role only; raises 22023 for a missing token, '
+  'a non-array p_signals or an entry without conversation_id and item_ids.';
 
 -- Gives leased items back unprocessed (worker shutdown), without counting the attempt.
 create function api.release_conversation_signals(p_lease_token uuid, p_item_ids bigint[])
@@ -531,6 +525,10 @@ as $$
   select halo.release_signal_items(p_lease_token, p_item_ids)
 $$;
 grant execute on function api.release_conversation_signals(uuid, bigint[]) to service_role;
+comment on function api.release_conversation_signals(p_lease_token uuid, p_item_ids bigint[]) is
+  'Gives leased signal items back to the queue unprocessed (worker shutdown) without counting the '
+  'attempt, and returns how many were released; a leased AI-score item whose conversation already '
+  'has another waiting is deleted instead. service_role only.';
 
 -- The Inbox training whisper: a note the AI reads before its next reply in a live conversation.
 -- Stored as a whisper entry of the transcript (the customer never sees it), pushed to the AI
@@ -538,7 +536,7 @@ grant execute on function api.release_conversation_signals(uuid, bigint[]) to se
 -- a read), and, when the visitor is identified, kept as durable Inbox Training for that contact.
 -- Security definer because broadcasting is not the caller's right; the caller's Inbox: Reply
 -- permission is checked here.
-create function api.whisper_to_ai(p_conversation_id uuid, p_text text) returns api.messages
+create function halo.whisper_to_ai(p_conversation_id uuid, p_text text) returns api.messages
 language plpgsql
 security definer
 set search_path = ''
@@ -592,7 +590,24 @@ begin
   return result;
 end
 $$;
+grant execute on function halo.whisper_to_ai(uuid, text) to authenticated;
+
+-- The API face of halo.whisper_to_ai: it runs as the caller; only the private body holds definer rights.
+create function api.whisper_to_ai(p_conversation_id uuid, p_text text) returns api.messages
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from halo.whisper_to_ai(p_conversation_id, p_text)
+$$;
 grant execute on function api.whisper_to_ai(uuid, text) to authenticated;
+comment on function api.whisper_to_ai(p_conversation_id uuid, p_text text) is
+  'A signed-in teammate whispers to the AI of a live conversation: stores a whisper message the '
+  'customer never sees (1 to 5000 characters), pushes it to the AI runtime as ai.whisper on the '
+  'conversation topic and, when the visitor is identified, keeps it as a contact Inbox Training '
+  'entry. Returns the message. Needs Inbox permission reply (authenticated only); raises 42501 '
+  'when not allowed, P0002 when the conversation is not visible, and 22023 for bad text or a '
+  'completed conversation.';
 
 -- The whispers the AI has not answered yet: those after its latest message (the AI runtime calls
 -- this before each reply, in case it missed the broadcast).
@@ -609,6 +624,10 @@ as $$
   order by m.created_at, m.id
 $$;
 grant execute on function api.pending_whispers(uuid) to service_role;
+comment on function api.pending_whispers(p_conversation_id uuid) is
+  'Returns the whispers of a conversation written after the latest AI message, oldest first: what '
+  'the AI runtime must take into account before its next reply if it missed the broadcast. '
+  'service_role only.';
 
 -- Thumbs up (1) or down (-1) on an AI message, or null (the default) to take the rating back. One rating per
 -- teammate and message; a completed conversation's AI score follows (trigger above).
@@ -642,6 +661,13 @@ begin
 end
 $$;
 grant execute on function api.rate_ai_message(uuid, smallint) to authenticated;
+comment on function api.rate_ai_message(p_message_id uuid, p_rating smallint) is
+  'Rates an AI message of a conversation thumbs up (1) or down (-1) as the caller, or takes the '
+  'rating back with null (the default), and returns the feedback row of the caller; one rating '
+  'per teammate and message, and the AI score of a completed conversation is queued for '
+  'recomputation. Needs Inbox permission reply (authenticated only). Raises 22023 for a bad '
+  'rating or a message that is not an AI message of a conversation, 42501 when not allowed, and '
+  'P0002 when the message is not visible.';
 
 -- Marks an AI message wrong and gives the right answer: kept with the teammate's feedback on the
 -- message and as a workspace-wide Inbox Training entry (one per teammate and message, edited in
@@ -674,14 +700,29 @@ begin
 end
 $$;
 grant execute on function api.correct_ai_message(uuid, text) to authenticated;
+comment on function api.correct_ai_message(p_message_id uuid, p_correction text) is
+  'Records the right answer (1 to 5000 characters) for an AI message of a conversation: kept as '
+  'the caller feedback correction and as a workspace-wide Inbox Training entry, one per teammate '
+  'and message, edited in place on later calls. Returns the caller feedback row. Needs Inbox '
+  'permission reply (authenticated only); raises 22023 for bad text or a message that is not an '
+  'AI message of a conversation, 42501 when not allowed, and P0002 when the message is not '
+  'visible.';
 
 -- grants ------------------------------------------------------------------------------------------
 
+grant select, insert, update, delete on halo.message_feedback to authenticated;
+
+grant all on halo.message_feedback to service_role;
+
+grant select, insert, update, delete on api.message_feedback to authenticated, service_role;
+
 grant all on halo.conversation_signal_queue to service_role;
+
 grant select, insert, update, delete on halo.training_entries to authenticated;
+
 grant all on halo.training_entries to service_role;
-grant select on api.conversation_feed to authenticated, service_role;
+
 grant select, insert, update, delete on api.training_entries to authenticated, service_role;
 
--- PUBLIC may execute every new function by default; each migration takes it back itself.
+-- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

@@ -45,7 +45,7 @@ create policy "members can receive their workspace's broadcasts" on realtime.mes
     and (select halo.can_read_topic((select realtime.topic())))
   );
 
--- PUBLIC may execute every new function by default, and the per-schema default privileges of the
--- first migration cannot take a global default away; so each migration takes it back itself and
--- grants execute function by function (above). The catalog lint checks that none is left.
+-- grants ------------------------------------------------------------------------------------------
+
+-- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;
