@@ -707,7 +707,7 @@ def ai_train_sentiment(data: str | None, out_path: str | None) -> None:
 
 @main.group()
 def bench() -> None:
-    """Benchmarks that print numbers (see README, Performance)."""
+    """Benchmarks that print numbers (docs/performance.md has the current figures)."""
 
 
 @bench.command("db")

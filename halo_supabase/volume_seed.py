@@ -2,7 +2,7 @@
 
 The work is one SQL file (`sql/volume_seed.sql`) of set-based steps run in a single transaction;
 this module splits it into its `-- step:` blocks, runs them in order and times each, so the
-command can show progress and the README can quote the numbers.
+command can show progress and docs/performance.md can quote the numbers.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Benchmarks behind `halo bench …`: each prints the numbers the README quotes."""
+"""Benchmarks behind `halo bench …`: each prints the numbers docs/performance.md quotes."""

@@ -54,7 +54,7 @@ async def _measure(
 
 
 async def _scenarios(url: str, requests: int, out: Console) -> Table:
-    table = Table(title="Auth service (shared 2-core machine; see README)")
+    table = Table(title="Auth service (shared 2-core machine; see docs/performance.md)")
     for column in ("endpoint", "clients", "req/s", "p50 ms", "p95 ms"):
         table.add_column(column, justify="left" if column == "endpoint" else "right")
     async with httpx.AsyncClient(base_url=f"{url}/auth/v1", timeout=60) as http:

@@ -13,6 +13,7 @@ from tests.conftest import as_user
 from tests.db.demo import (
     ACME,
     AGENT,
+    CONTACT,
     LIVE_CONVERSATION,
     MANAGER,
     OPEN_TICKET,
@@ -81,6 +82,18 @@ CHANGES: list[tuple[str, str | None, str, str]] = [
         AGENT,
         f"insert into api.contacts (workspace_id, email) values ('{ACME}', 'new@example.com')",
         "contact.created",
+    ),
+    (
+        "rename a contact",
+        AGENT,
+        f"update api.contacts set name = 'Renamed' where id = '{CONTACT}'",
+        "contact.updated",
+    ),
+    (
+        "add a custom inbox",
+        MANAGER,
+        f"insert into api.custom_inboxes (workspace_id, name) values ('{ACME}', 'VIP')",
+        "custom_inbox.created",
     ),
 ]
 

@@ -1,6 +1,6 @@
 """`halo seed --tickets N` at small N: the shape of the data, and that it is consistent.
 
-The 1,000,000-ticket timing is a benchmark (README, Performance), not part of the suite.
+The 1,000,000-ticket timing is a benchmark (docs/performance.md), not part of the suite.
 """
 
 from __future__ import annotations

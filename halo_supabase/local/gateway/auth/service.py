@@ -101,7 +101,7 @@ class AuthService:
                 501,
                 "not_implemented",
                 f"{request.method} /auth/v1{path} needs a mailer, SMS, MFA or an identity "
-                "provider, which the local stack does not have (see README, Auth)",
+                "provider, which the local stack does not have (see docs/local-stack.md, Auth)",
             )
             body, headers = render_error(error, request.api_version)
             await send_json(send, 501, body, headers=headers)
