@@ -622,8 +622,10 @@ create trigger workspaces_create_event_counter
   after insert on halo.workspaces
   for each row execute function halo.workspace_created_event_counter();
 
--- Runs at commit, once per staged event, in the order the events were staged.
-create function halo.publish_event() returns trigger
+-- The Realtime broadcast of every event. Runs at commit, once per staged event, in the order the
+-- events were staged: numbers the event, logs it in halo.events, and sends its payload to the
+-- private topics of its workspace, ticket and conversation (realtime_topics.sql says who may join).
+create function halo.broadcast_event() returns trigger
 language plpgsql
 security definer
 set search_path = ''
@@ -661,10 +663,10 @@ begin
 end
 $$;
 
-create constraint trigger pending_events_publish
+create constraint trigger pending_events_broadcast
   after insert on halo.pending_events
   deferrable initially deferred
-  for each row execute function halo.publish_event();
+  for each row execute function halo.broadcast_event();
 
 -- The event of a row change, for tables whose events say only which row changed. The trigger's
 -- first argument names the entity ('contact' gives contact.created, contact.updated and
@@ -3174,6 +3176,43 @@ revoke execute on all functions in schema halo, api from public;
 -- written and PT409 (HTTP 409) lists what changed, so nobody answers a customer blind. Email
 -- replies enqueue an `email.send` job (outbound_email.sql).
 
+-- helpers -----------------------------------------------------------------------------------------
+
+-- The send guard. Raises PT409 (HTTP 409) when a customer message, or another teammate's reply or
+-- note, reached the ticket after p_last_seen_seq (the last event seq the caller's screen
+-- reflects); the error's detail lists those messages as JSON. Volatile: raising is its effect.
+create function halo.send_guard(p_ticket halo.tickets, p_last_seen_seq bigint) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  conflicts jsonb;
+begin
+  select jsonb_agg(jsonb_build_object('seq', e.seq, 'message_id', e.data ->> 'message_id',
+                                      'kind', e.data ->> 'kind', 'author_kind', e.data ->> 'author_kind',
+                                      'actor_user_id', e.actor_user_id) order by e.seq)
+    into conflicts
+    from halo.events e
+   where e.workspace_id = p_ticket.workspace_id and e.seq > p_last_seen_seq
+     and e.ticket_id = p_ticket.id and e.name = 'message.created'
+     and e.data ->> 'kind' in ('chat', 'email', 'note')
+     and (e.data ->> 'author_kind' = 'customer'
+          or (e.data ->> 'author_kind' in ('teammate', 'alias_user')
+              and e.actor_user_id is distinct from auth.uid()));
+  if conflicts is not null then
+    raise exception 'ticket #% changed since seq %: % new message(s) (%)', p_ticket.number, p_last_seen_seq,
+      jsonb_array_length(conflicts),
+      (select string_agg(distinct case when c ->> 'author_kind' = 'customer' then 'customer message'
+                                       when c ->> 'kind' = 'note' then 'teammate note'
+                                       else 'teammate reply' end, ', ')
+         from jsonb_array_elements(conflicts) c)
+      using errcode = 'PT409', detail = conflicts::text,
+            hint = 'Read the new messages, then send again with the latest seq.';
+  end if;
+end
+$$;
+grant execute on function halo.send_guard(halo.tickets, bigint) to authenticated, service_role;
+
 -- api ---------------------------------------------------------------------------------------------
 
 -- A teammate's reply (chat or email) or internal note (Inbox: Reply), optionally as an alias user.
@@ -3196,7 +3235,6 @@ set search_path = ''
 as $$
 declare
   ticket halo.tickets := halo.ticket_for_action(p_ticket_id, 'reply', 'replying');
-  conflicts jsonb;
 begin
   if p_kind is null or p_kind not in ('chat', 'email', 'note') then
     raise exception 'p_kind must be chat, email or note, got %', p_kind using errcode = '22023';
@@ -3208,27 +3246,7 @@ begin
     raise exception 'ticket #% was merged into another ticket; reply there', ticket.number
       using errcode = 'HL002', detail = jsonb_build_object('merged_into_id', ticket.merged_into_id)::text;
   end if;
-  select jsonb_agg(jsonb_build_object('seq', e.seq, 'message_id', e.data ->> 'message_id',
-                                      'kind', e.data ->> 'kind', 'author_kind', e.data ->> 'author_kind',
-                                      'actor_user_id', e.actor_user_id) order by e.seq)
-    into conflicts
-    from halo.events e
-   where e.workspace_id = ticket.workspace_id and e.seq > p_last_seen_seq
-     and e.ticket_id = p_ticket_id and e.name = 'message.created'
-     and e.data ->> 'kind' in ('chat', 'email', 'note')
-     and (e.data ->> 'author_kind' = 'customer'
-          or (e.data ->> 'author_kind' in ('teammate', 'alias_user')
-              and e.actor_user_id is distinct from auth.uid()));
-  if conflicts is not null then
-    raise exception 'ticket #% changed since seq %: % new message(s) (%)', ticket.number, p_last_seen_seq,
-      jsonb_array_length(conflicts),
-      (select string_agg(distinct case when c ->> 'author_kind' = 'customer' then 'customer message'
-                                       when c ->> 'kind' = 'note' then 'teammate note'
-                                       else 'teammate reply' end, ', ')
-         from jsonb_array_elements(conflicts) c)
-      using errcode = 'PT409', detail = conflicts::text,
-            hint = 'Read the new messages, then send again with the latest seq.';
-  end if;
+  perform halo.send_guard(ticket, p_last_seen_seq);
   return api.append_message(
     p_ticket_id => p_ticket_id,
     p_kind => p_kind::halo.message_kind,

@@ -78,8 +78,10 @@ create trigger workspaces_create_event_counter
   after insert on halo.workspaces
   for each row execute function halo.workspace_created_event_counter();
 
--- Runs at commit, once per staged event, in the order the events were staged.
-create function halo.publish_event() returns trigger
+-- The Realtime broadcast of every event. Runs at commit, once per staged event, in the order the
+-- events were staged: numbers the event, logs it in halo.events, and sends its payload to the
+-- private topics of its workspace, ticket and conversation (realtime_topics.sql says who may join).
+create function halo.broadcast_event() returns trigger
 language plpgsql
 security definer
 set search_path = ''
@@ -117,10 +119,10 @@ begin
 end
 $$;
 
-create constraint trigger pending_events_publish
+create constraint trigger pending_events_broadcast
   after insert on halo.pending_events
   deferrable initially deferred
-  for each row execute function halo.publish_event();
+  for each row execute function halo.broadcast_event();
 
 -- The event of a row change, for tables whose events say only which row changed. The trigger's
 -- first argument names the entity ('contact' gives contact.created, contact.updated and
