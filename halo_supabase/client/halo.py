@@ -28,7 +28,17 @@ class HaloClient(
 
     @classmethod
     async def connect(
-        cls, url: str, key: str, options: AsyncClientOptions | None = None
+        cls,
+        url: str,
+        key: str,
+        options: AsyncClientOptions | None = None,
+        *,
+        access_token: str | None = None,
     ) -> HaloClient:
-        """A client for the project at `url` with `key` (anon, or service role on a server)."""
-        return cls(await acreate_client(url, key, options))
+        """A client for the project at `url` with `key` (anon, or service role on a server);
+        with `access_token`, the `api` calls run as that signed-in user (a user's JWT received
+        by a server, or a session signed in elsewhere)."""
+        supabase = await acreate_client(url, key, options)
+        if access_token is not None:
+            supabase.postgrest.auth(access_token)
+        return cls(supabase)

@@ -37,9 +37,15 @@ class SyncHaloClient:
 
     @classmethod
     def connect(
-        cls, url: str, key: str, options: AsyncClientOptions | None = None
+        cls,
+        url: str,
+        key: str,
+        options: AsyncClientOptions | None = None,
+        *,
+        access_token: str | None = None,
     ) -> SyncHaloClient:
-        return cls(lambda: HaloClient.connect(url, key, options))
+        """See `HaloClient.connect`."""
+        return cls(lambda: HaloClient.connect(url, key, options, access_token=access_token))
 
     def run(self, call: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_SECONDS) -> T:
         """Run one coroutine on the wrapper's loop and wait for its result."""
@@ -53,6 +59,11 @@ class SyncHaloClient:
         if response.session is None:
             raise RuntimeError(f"{email} signed in without a session")
         return response.session.access_token
+
+    def call(self, function: str, /, **arguments: object) -> Any:
+        """The raw JSON `api.<function>` returns, for tests that check the wire shape itself;
+        code uses the typed methods."""
+        return self.run(self.client._call(function, **arguments))
 
     def close(self) -> None:
         """Stop the wrapper's loop and thread."""

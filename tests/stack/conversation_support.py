@@ -90,4 +90,4 @@ def tickets_of(inbox: Inbox, conversation_id: UUID) -> list[dict[str, Any]]:
 
 
 def escalation_worker(url: str, key: str) -> AbstractAsyncContextManager[None]:
-    return running_worker(url, key, "escalation", escalation.KIND, escalation.handle)
+    return running_worker(url, key, "escalation", escalation.KIND, lambda _: escalation.handle)

@@ -15,8 +15,8 @@ from uuid import UUID
 import pytest
 from postgrest.exceptions import APIError
 
-from halo_supabase.client import HaloApi
-from halo_supabase.models import Ticket
+from halo_supabase.client import SyncHaloClient
+from halo_supabase.models import Message, Ticket
 from supabase import Client
 from tests.db.demo import ACME, PASSWORD
 from tests.stack.auth_support import sync_client
@@ -27,12 +27,12 @@ from tests.stack.conftest import Stack
 class Inbox:
     """Acme Support's people as API clients, and the service role (workers)."""
 
-    manager: HaloApi  # Inbox: Manage
-    agent: HaloApi  # Inbox: Reply ("Remy")
-    viewer: HaloApi  # Inbox: View
-    admin: HaloApi
-    outsider: HaloApi  # Globex's owner
-    service: HaloApi
+    manager: SyncHaloClient  # Inbox: Manage
+    agent: SyncHaloClient  # Inbox: Reply ("Remy")
+    viewer: SyncHaloClient  # Inbox: View
+    admin: SyncHaloClient
+    outsider: SyncHaloClient  # Globex's owner
+    service: SyncHaloClient
     raw: Client  # the service role's supabase client, for plain table reads and writes
     agent_token: str
     manager_db: Client  # the manager's and the agent's supabase clients, for table reads/writes
@@ -57,16 +57,15 @@ class Inbox:
             self.workspace, subject, contact_id=contact or self.contact(), **extra
         )
 
-    def customer_says(self, ticket: Ticket, text: str) -> dict[str, Any]:
-        row: dict[str, Any] = self.service.call(
-            "append_message",
+    def customer_says(self, ticket: Ticket, text: str) -> Message:
+        message: Message = self.service.append_message(
             ticket_id=ticket.id,
             kind="email",
             author_kind="customer",
             author_contact_id=ticket.contact_id,
             body_text=text,
         )
-        return row
+        return message
 
     def last_seq(self) -> int:
         events = (
@@ -95,11 +94,12 @@ class Inbox:
         return rows
 
 
-def signed_in(stack: Stack, email: str) -> tuple[HaloApi, str, Client]:
+def signed_in(stack: Stack, email: str) -> tuple[SyncHaloClient, str, Client]:
     client = sync_client(stack)
     response = client.auth.sign_in_with_password({"email": email, "password": PASSWORD})
     assert response.session is not None
-    return HaloApi(client), response.session.access_token, client
+    token = response.session.access_token
+    return SyncHaloClient.connect(stack.url, stack.anon_key, access_token=token), token, client
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def inbox(stack: Stack) -> Inbox:
         agent_token=agent_token,
         manager_db=manager_db,
         agent_db=agent_db,
-        service=HaloApi(service),
+        service=SyncHaloClient.connect(stack.url, stack.service_role_key),
         raw=service,
         workspace=UUID(ACME),
     )

@@ -52,9 +52,8 @@ def training_entries(inbox: Inbox, **filters: str) -> list[dict[str, Any]]:
 
 
 def unrate(inbox: Inbox, message_id: str) -> Any:
-    """The agent takes their thumb back (an explicit null rating)."""
-    params = {"p_message_id": message_id, "p_rating": None}
-    return inbox.agent_db.schema("api").rpc("rate_ai_message", params).execute().data
+    """The agent takes their thumb back (a null rating)."""
+    return inbox.agent.call("rate_ai_message", message_id=message_id)
 
 
 @pytest.mark.asyncio(loop_scope="session")

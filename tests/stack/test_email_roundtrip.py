@@ -6,7 +6,6 @@ only our Message-ID in In-Reply-To, lands on the same ticket."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 import uuid
 from pathlib import Path
@@ -16,6 +15,7 @@ import psycopg
 import pytest
 from realtime import RealtimeSubscribeStates
 
+from halo_supabase.client import HaloClient
 from halo_supabase.local.mail_sink import MailSink, read_mailbox
 from halo_supabase.mail_senders import SmtpSender
 from halo_supabase.runtime import Worker, WorkerConfig
@@ -23,11 +23,11 @@ from supabase import acreate_client
 from tests.conftest import scratch_dir
 from tests.stack.conftest import Stack
 from tests.stack.email_support import (
-    connector,
     email_gateway,
     email_worker,
     new_inbox,
     post_mailgun,
+    service_api,
     signed_fields,
     wait_applied,
 )
@@ -82,8 +82,8 @@ async def test_webhook_to_ticket_to_threaded_reply_and_back(
     stop = asyncio.Event()
     sender = Worker(
         WorkerConfig("email-send", email_send.KIND, poll_seconds=0.5),
-        functools.partial(email_send.handle, sender=SmtpSender("127.0.0.1", sink.port)),
-        connector(email_gateway, stack.service_role_key),  # type: ignore[arg-type]
+        email_send.EmailSend(SmtpSender("127.0.0.1", sink.port)).handle,
+        await service_api(email_gateway, stack.service_role_key),
     )
     sending = asyncio.create_task(sender.run(stop))
     customer_id = f"<first-{uuid.uuid4().hex}@customer.example>"
@@ -113,13 +113,8 @@ async def test_webhook_to_ticket_to_threaded_reply_and_back(
             ).data
             assert rows == [{"id": ticket_id, "subject": "Printer on fire", "status": "open"}]
 
-            await (
-                agent.schema("api")
-                .rpc(
-                    "append_message",
-                    {"p_ticket_id": ticket_id, "p_kind": "email", "p_body_text": "We are on it."},
-                )
-                .execute()
+            await HaloClient(agent).append_message(
+                uuid.UUID(ticket_id), kind="email", body_text="We are on it."
             )
             await wait_for_mail(mail_dir, 1)
             [sent] = read_mailbox(mail_dir)
@@ -197,8 +192,8 @@ async def test_acknowledgements_are_automatic_capped_and_suppressible(
     stop = asyncio.Event()
     acker = Worker(
         WorkerConfig("email-ack", email_ack.KIND, poll_seconds=0.5),
-        functools.partial(email_ack.handle, sender=SmtpSender("127.0.0.1", sink.port)),
-        connector(email_gateway, stack.service_role_key),  # type: ignore[arg-type]
+        email_ack.EmailAck(SmtpSender("127.0.0.1", sink.port)).handle,
+        await service_api(email_gateway, stack.service_role_key),
     )
     acking = asyncio.create_task(acker.run(stop))
     try:
