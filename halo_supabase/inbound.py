@@ -126,7 +126,7 @@ def inbound_document(
         from_name=sender.name if sender else "",
         customer_email=customer.addr if customer else None,
         customer_name=customer.name if customer else None,
-        cc=[InboundCc(email=a.addr, name=a.name) for a in parsed.cc],
+        cc=[InboundCc(email=a.addr) for a in parsed.cc],
         body_text=stripped.text,
         body_html=parsed.html,
         headers={

@@ -58,7 +58,6 @@ class InboundCc(_Document):
     """A Cc'd address: kept as a participant of the ticket (unless it is the customer)."""
 
     email: str
-    name: str = ""
 
 
 class InboundAttachment(_Document):
@@ -111,6 +110,7 @@ class InboundOutcome(_Answer):
     kind: str | None = None
     ticket_id: UUID | None = None
     message_id: UUID | None = None
+    replayed: bool = False  # the delivery was applied before: this is that first outcome
 
 
 class InboundReceipt(_Answer):
