@@ -94,7 +94,7 @@ class PollLoop:
                 waiting = asyncio.create_task(self._wake.wait())
                 await asyncio.wait(
                     [waiting, stopping],
-                    timeout=self.poll_seconds if wait is None else min(wait, self.poll_seconds),
+                    timeout=self.poll_seconds if wait is None else wait,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 waiting.cancel()

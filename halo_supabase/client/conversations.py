@@ -32,6 +32,8 @@ EndReason = Literal["closed", "timed_out"]
 
 
 class ConversationCalls(ApiCalls):
+    """`api` functions of live conversations."""
+
     async def start_conversation(
         self,
         workspace_id: UUID,

@@ -19,6 +19,8 @@ __all__ = ["EmailCalls"]
 
 
 class EmailCalls(ApiCalls):
+    """`api` functions of inbound and outbound email."""
+
     async def receive_inbound_email(
         self,
         provider: str,

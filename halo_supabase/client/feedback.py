@@ -18,6 +18,8 @@ __all__ = ["FeedbackCalls"]
 
 
 class FeedbackCalls(ApiCalls):
+    """`api` functions of AI feedback and the conversation signals queue."""
+
     async def whisper_to_ai(self, conversation_id: UUID, text: str) -> Message:
         """A note for the AI's next reply in a live conversation (the customer never sees it)."""
         return Message.model_validate(

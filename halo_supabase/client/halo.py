@@ -9,7 +9,7 @@ from halo_supabase.client.job_calls import JobCalls
 from halo_supabase.client.tenancy import TenancyCalls
 from halo_supabase.client.tickets import TicketCalls
 from halo_supabase.client.views import ViewReads
-from supabase import AsyncClient, AsyncClientOptions, acreate_client
+from supabase import AsyncClientOptions, acreate_client
 
 __all__ = ["HaloClient"]
 
@@ -22,9 +22,6 @@ class HaloClient(
     Built on a supabase-py `AsyncClient`, so sign-in, token refresh, Realtime and Storage stay
     where supabase-py keeps them (`client.supabase`).
     """
-
-    def __init__(self, supabase: AsyncClient) -> None:
-        super().__init__(supabase)
 
     @classmethod
     async def connect(

@@ -21,6 +21,8 @@ _TIMESTAMP = TypeAdapter(datetime)
 
 
 class JobCalls(ApiCalls):
+    """`api` functions of the durable jobs queue."""
+
     async def enqueue_job(
         self,
         kind: str,

@@ -18,6 +18,8 @@ __all__ = ["TenancyCalls"]
 
 
 class TenancyCalls(ApiCalls):
+    """`api` functions of workspaces, members, API keys and the event log."""
+
     async def create_workspace(self, name: str, display_name: str) -> Workspace:
         """A new workspace with the caller as its super admin."""
         return await self._one(Workspace, "create_workspace", name=name, display_name=display_name)

@@ -31,6 +31,8 @@ StatusAction = Literal[
 
 
 class TicketCalls(ApiCalls):
+    """`api` functions of tickets and their messages."""
+
     async def _ticket(self, function: str, /, **arguments: object) -> Ticket:
         return await self._one(Ticket, function, **arguments)
 

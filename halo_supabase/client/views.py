@@ -88,6 +88,8 @@ class View(Generic[V]):
 
 
 class ViewReads(ApiCalls):
+    """One read per `api` view."""
+
     workspaces = View(Workspace)
     members = View(Member)
     alias_users = View(AliasUser)  # names teammates may reply as
