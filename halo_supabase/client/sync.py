@@ -60,11 +60,6 @@ class SyncHaloClient:
             raise RuntimeError(f"{email} signed in without a session")
         return response.session.access_token
 
-    def call(self, function: str, /, **arguments: object) -> Any:
-        """The raw JSON `api.<function>` returns, for tests that check the wire shape itself;
-        code uses the typed methods."""
-        return self.run(self.client._call(function, **arguments))
-
     def close(self) -> None:
         """Stop the wrapper's loop and thread."""
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -294,9 +294,7 @@ async def test_takeover_and_pass_back_signal_the_ai_runtime_on_the_conversation_
         ticket = inbox.agent.take_over(conversation.id)
         assert inbox.agent.take_over(conversation.id).id == ticket.id  # again: a no-op
         refused(lambda: inbox.service.add_conversation_message(conversation.id, "ai", "Hi"))
-        inbox.agent.call(
-            "append_message", conversation_id=conversation.id, body_text="Hi, Remy here."
-        )
+        inbox.agent.append_message(conversation_id=conversation.id, body_text="Hi, Remy here.")
         assert inbox.agent.pass_back_to_ai(conversation.id).ai_paused is False
         inbox.service.add_conversation_message(conversation.id, "ai", "Back to me!", confidence=90)
         items = await heard.wait(
