@@ -117,3 +117,12 @@ class ApiCalls:
             query = query.eq(column, str(jsonable(value)))
         response = await query.execute()
         return [model.model_validate(row) for row in response.data]
+
+    async def delete(self, model: type[V], **equal: object) -> list[V]:
+        """Delete the rows of `model`'s view where each `equal` column equals its value; returns
+        them."""
+        query = self._api().from_(model.VIEW).delete()
+        for column, value in equal.items():
+            query = query.eq(column, str(jsonable(value)))
+        response = await query.execute()
+        return [model.model_validate(row) for row in response.data]

@@ -3,7 +3,8 @@
     open_tickets = await client.tickets(workspace_id=acme, status="open", limit=50)
 
 `order_by`/`descending` sort, `at_least` bounds columns from below; RLS decides which rows the
-caller sees. The writable views are written through `ApiCalls.insert` and `update`.
+caller sees. The writable views are written with `insert`, `update` and `delete`
+(`halo_supabase.client.calls.ApiCalls`).
 """
 
 from __future__ import annotations

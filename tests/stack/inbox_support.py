@@ -1,7 +1,7 @@
 """Demo teammates of Acme Support signed in through the gateway's Auth, as typed API clients.
 
-Every call goes over HTTP: supabase-py → /auth/v1 for the JWT, → /rest/v1/rpc for the RPCs,
-so PostgreSQL sees the member's real JWT claims and RLS decides.
+Every call goes over HTTP: supabase-py → /auth/v1 for the JWT, → /rest/v1 for the RPCs and
+views, so PostgreSQL sees the member's real JWT claims and RLS decides.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import pytest
 from postgrest.exceptions import APIError
 
 from halo_supabase.client import SyncHaloClient
-from halo_supabase.models import Message, Ticket
-from supabase import Client
+from halo_supabase.models import Contact, Event, Message, Ticket
+from supabase import AsyncClientOptions
 from tests.db.demo import ACME, PASSWORD
-from tests.stack.auth_support import sync_client
+from tests.stack.auth_support import client_address
 from tests.stack.conftest import Stack
 
 
@@ -33,24 +33,16 @@ class Inbox:
     admin: SyncHaloClient
     outsider: SyncHaloClient  # Globex's owner
     service: SyncHaloClient
-    raw: Client  # the service role's supabase client, for plain table reads and writes
-    agent_token: str
-    manager_db: Client  # the manager's and the agent's supabase clients, for table reads/writes
-    agent_db: Client
+    agent_token: str  # the agent's JWT, for plain HTTP requests
     workspace: UUID
 
     def contact(self) -> UUID:
         """A new customer of Acme."""
-        data = (
-            self.raw.schema("api")
-            .from_("contacts")
-            .insert(
-                {"workspace_id": str(self.workspace), "email": f"c-{uuid.uuid4().hex[:8]}@ex.test"}
-            )
-            .execute()
-            .data
+        contact = self.service.insert(
+            Contact,
+            {"workspace_id": self.workspace, "email": f"c-{uuid.uuid4().hex[:8]}@ex.test"},
         )
-        return UUID(data[0]["id"])
+        return UUID(str(contact.id))
 
     def ticket(self, subject: str = "Help", contact: UUID | None = None, **extra: Any) -> Ticket:
         return self.manager.create_ticket(
@@ -68,56 +60,38 @@ class Inbox:
         return message
 
     def last_seq(self) -> int:
-        events = (
-            self.raw.schema("api")
-            .from_("events")
-            .select("seq")
-            .eq("workspace_id", str(self.workspace))
-            .order("seq", desc=True)
-            .limit(1)
-            .execute()
-            .data
+        events = self.service.events(
+            workspace_id=self.workspace, order_by="seq", descending=True, limit=1
         )
-        return int(events[0]["seq"]) if events else 0
+        return int(events[0].seq) if events else 0
 
-    def events(self, ticket_id: UUID, after: int = 0) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = (
-            self.raw.schema("api")
-            .from_("events")
-            .select("*")
-            .eq("ticket_id", str(ticket_id))
-            .gt("seq", after)
-            .order("seq")
-            .execute()
-            .data
+    def events(self, ticket_id: UUID, after: int = 0) -> list[Event]:
+        events: list[Event] = self.service.events(
+            ticket_id=ticket_id, at_least={"seq": after + 1}, order_by="seq"
         )
-        return rows
+        return events
 
 
-def signed_in(stack: Stack, email: str) -> tuple[SyncHaloClient, str, Client]:
-    client = sync_client(stack)
-    response = client.auth.sign_in_with_password({"email": email, "password": PASSWORD})
-    assert response.session is not None
-    token = response.session.access_token
-    return SyncHaloClient.connect(stack.url, stack.anon_key, access_token=token), token, client
+def signed_in(stack: Stack, email: str) -> tuple[SyncHaloClient, str]:
+    """The member's client and access token."""
+    options = AsyncClientOptions(
+        auto_refresh_token=False, headers={"X-Forwarded-For": client_address()}
+    )
+    api = SyncHaloClient.connect(stack.url, stack.anon_key, options)
+    return api, api.sign_in(email, PASSWORD)
 
 
 @pytest.fixture(scope="module")
 def inbox(stack: Stack) -> Inbox:
-    service = sync_client(stack, stack.service_role_key)
-    agent, agent_token, agent_db = signed_in(stack, "agent@acme.test")
-    manager, _, manager_db = signed_in(stack, "manager@acme.test")
+    agent, agent_token = signed_in(stack, "agent@acme.test")
     return Inbox(
-        manager=manager,
+        manager=signed_in(stack, "manager@acme.test")[0],
         agent=agent,
         viewer=signed_in(stack, "viewer@acme.test")[0],
         admin=signed_in(stack, "admin@acme.test")[0],
         outsider=signed_in(stack, "owner@globex.test")[0],
-        agent_token=agent_token,
-        manager_db=manager_db,
-        agent_db=agent_db,
         service=SyncHaloClient.connect(stack.url, stack.service_role_key),
-        raw=service,
+        agent_token=agent_token,
         workspace=UUID(ACME),
     )
 
