@@ -4,8 +4,8 @@ Pure functions (no network), so the email worker stays a thin shell around them:
 
 * :func:`delivery_email` rebuilds the provider's stored payload into an `InboundEmail` with the
   reference implementation (`email/webhooks.py`), so every provider is read by one parser;
-* :func:`inbound_document` parses, classifies, strips quotes, threads and applies the spam
-  verdict, and returns the JSON the SQL function takes. Threading evidence is verified here
+* :func:`inbound_document` parses, classifies, strips quotes and threads, and returns the
+  :class:`InboundEmailDocument` the SQL function takes (the worker adds the spam verdict). Threading evidence is verified here
   with the workspace secrets; the database only looks ids up and applies its guards.
 """
 
@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
+from halo_supabase.client.documents import InboundCc, InboundEmailDocument, InboundEmailKind
 from halo_supabase.email import (
     InboundEmail,
     ParsedEmail,
@@ -91,7 +93,7 @@ class Inbound:
 
     parsed: ParsedEmail
     classification: Classification
-    document: dict[str, object]
+    document: InboundEmailDocument
     rejected_ids: int
 
 
@@ -109,33 +111,29 @@ def inbound_document(
     candidates = threading_candidates(
         parsed, secrets, envelope_recipients=email.envelope_recipients
     )
-    ticket_ids = [str(c.ticket_id) for c in candidates.candidates if c.ticket_id is not None]
     message_ids = [c.message_id for c in candidates.candidates if c.message_id is not None]
     sender = parsed.from_ or parsed.sender
     customer = sender
     if classification.kind is Kind.FORWARD and classification.forwarded is not None:
         customer = classification.forwarded.original_from or sender
-    document: dict[str, object] = {
-        "message_id": parsed.message_id.strip("<>"),
-        "in_reply_to": parsed.in_reply_to[0].strip("<>") if parsed.in_reply_to else None,
-        "references": [r.strip("<>") for r in parsed.references],
-        "subject": parsed.subject,
-        "from_email": sender.addr if sender else "unknown@invalid.invalid",
-        "from_name": sender.name if sender else "",
-        "customer_email": customer.addr if customer else None,
-        "customer_name": customer.name if customer else None,
-        "cc": [{"email": a.addr, "name": a.name} for a in parsed.cc],
-        "kind": str(classification.kind),
-        "body_text": stripped.text,
-        "body_html": parsed.html,
-        "headers": {
+    document = InboundEmailDocument(
+        kind=cast(InboundEmailKind, str(classification.kind)),
+        message_id=parsed.message_id.strip("<>"),
+        in_reply_to=parsed.in_reply_to[0].strip("<>") if parsed.in_reply_to else None,
+        references=[r.strip("<>") for r in parsed.references],
+        subject=parsed.subject,
+        from_email=sender.addr if sender else "unknown@invalid.invalid",
+        from_name=sender.name if sender else "",
+        customer_email=customer.addr if customer else None,
+        customer_name=customer.name if customer else None,
+        cc=[InboundCc(email=a.addr) for a in parsed.cc],
+        body_text=stripped.text,
+        body_html=parsed.html,
+        headers={
             name.lower(): value for name, value in parsed.headers if name.lower() in _KEPT_HEADERS
         }
         | {"defects": list(parsed.defects), "reasons": list(classification.reasons)},
-        "attachments": [],
-        "spam": False,
-        "spam_reasons": [],
-        "ticket_candidates": ticket_ids,
-        "message_id_candidates": [m.strip("<>") for m in message_ids],
-    }
+        ticket_candidates=[c.ticket_id for c in candidates.candidates if c.ticket_id is not None],
+        message_id_candidates=[m.strip("<>") for m in message_ids],
+    )
     return Inbound(parsed, classification, document, len(candidates.rejected))

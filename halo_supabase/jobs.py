@@ -1,58 +1,45 @@
-"""The durable jobs API over supabase-py's async client: claim, complete, fail, extend, release.
+"""The durable jobs queue as the worker runtime uses it: claim, complete, fail, extend, release.
 
 :class:`CompletionBatcher` records the completions of jobs that finish at about the same time in
 one RPC (`api.complete_jobs`), as a database does a group commit.
 
-Workers never open a database connection; every call here is a PostgREST RPC on the `api`
-schema made with the service role key (jobs are invisible to every other role). A lost lease
-(SQLSTATE 55000 from complete/fail/extend/release) becomes :class:`LeaseLostError`, so the
-runtime can drop a result that another worker now owns.
+Workers never open a database connection; every call here goes through the typed client
+(`halo_supabase.client`) with the service role key (jobs are invisible to every other role). A
+lost lease (SQLSTATE 55000 from complete/fail/extend/release) becomes :class:`LeaseLostError`,
+so the runtime can drop a result that another worker now owns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
-from postgrest import APIError, AsyncPostgrestClient
-from pydantic import TypeAdapter
+from postgrest import APIError
 
+from halo_supabase.client import HaloClient
 from halo_supabase.errors import JobError, LeaseLostError
 from halo_supabase.grouped_calls import GroupedCall
 from halo_supabase.models import Job, JobState
-from supabase import AsyncClient
 
 __all__ = ["CompletionBatcher", "JobQueue"]
 
 _LEASE_LOST = "55000"
-_TIMESTAMP = TypeAdapter(datetime)
+T = TypeVar("T")
 
 
 class JobQueue:
-    """The jobs of one Halo project, as service_role."""
+    """The jobs of one Halo project, as service_role, with lost leases as `LeaseLostError`."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._api: AsyncPostgrestClient = client.schema("api")
+    def __init__(self, api: HaloClient) -> None:
+        self.api = api
 
-    async def _rpc(self, function: str, **arguments: object) -> Any:
-        params = {
-            f"p_{name}": str(value) if isinstance(value, UUID) else value
-            for name, value in arguments.items()
-            if value is not None
-        }
-        # postgrest-py annotates params as dict[str, str] but sends any JSON body unchanged.
-        response = await self._api.rpc(function, cast("dict[str, str]", params)).execute()
-        return response.data
-
-    async def _leased(self, job: Job, function: str, **arguments: object) -> Any:
+    async def _leased(self, job: Job, call: Callable[[UUID], Awaitable[T]]) -> T:
         if job.lease_token is None:
             raise LeaseLostError(job.id)
         try:
-            return await self._rpc(
-                function, job_id=job.id, lease_token=job.lease_token, **arguments
-            )
+            return await call(job.lease_token)
         except APIError as exc:
             if exc.code == _LEASE_LOST:
                 raise LeaseLostError(job.id) from None
@@ -67,53 +54,44 @@ class JobQueue:
         max_attempts: int | None = None,
     ) -> int:
         """Enqueue a job (a no-op returning the existing id when the dedupe key is taken)."""
-        return int(
-            await self._rpc(
-                "enqueue_job",
-                kind=kind,
-                payload=payload or {},
-                dedupe_key=dedupe_key,
-                workspace_id=workspace_id,
-                max_attempts=max_attempts,
-            )
+        return await self.api.enqueue_job(
+            kind,
+            payload or {},
+            dedupe_key=dedupe_key,
+            workspace_id=workspace_id,
+            max_attempts=max_attempts,
         )
 
     async def claim(self, kind: str, worker: str, batch: int, lease_seconds: int) -> list[Job]:
         """Lease up to `batch` runnable jobs of `kind` (new ones and expired leases)."""
-        rows = await self._rpc(
-            "claim_jobs", kind=kind, worker=worker, batch=batch, lease_seconds=lease_seconds
-        )
-        return [Job.model_validate(row) for row in rows or []]
+        return await self.api.claim_jobs(kind, worker, batch, lease_seconds)
 
     async def complete(self, job: Job) -> None:
-        await self._leased(job, "complete_job")
+        await self._leased(job, lambda lease: self.api.complete_job(job.id, lease))
 
     async def complete_many(self, jobs: Sequence[Job]) -> set[int]:
         """Complete leased jobs in one call; returns the ids whose lease was lost (not completed)."""
-        held = [
-            {"id": job.id, "lease_token": str(job.lease_token)}
-            for job in jobs
-            if job.lease_token is not None
-        ]
+        held = [(job.id, job.lease_token) for job in jobs if job.lease_token is not None]
         lost = {job.id for job in jobs if job.lease_token is None}
         if held:
-            lost.update(int(i) for i in await self._rpc("complete_jobs", jobs=held) or [])
+            lost.update(await self.api.complete_jobs(held))
         return lost
 
     async def fail(self, job: Job, error: str, retry_in_seconds: int | None = None) -> Job:
         """Record a failed attempt: retried after a backoff, or dead after the last attempt."""
-        row = await self._leased(job, "fail_job", error=error, retry_in_seconds=retry_in_seconds)
-        return Job.model_validate(row)
+        return await self._leased(
+            job, lambda lease: self.api.fail_job(job.id, lease, error, retry_in_seconds)
+        )
 
     async def extend(self, job: Job, lease_seconds: int) -> datetime:
         """Push the lease end `lease_seconds` from now; returns the new end."""
-        return _TIMESTAMP.validate_python(
-            await self._leased(job, "extend_job_lease", lease_seconds=lease_seconds)
+        return await self._leased(
+            job, lambda lease: self.api.extend_job_lease(job.id, lease, lease_seconds)
         )
 
     async def release(self, job: Job) -> None:
         """Give the job back unrun (shutdown): queued again at once, the attempt not counted."""
-        await self._leased(job, "release_job")
+        await self._leased(job, lambda lease: self.api.release_job(job.id, lease))
 
     # -- dead letters (`halo jobs`) ------------------------------------------------------------
 
@@ -121,25 +99,21 @@ class JobQueue:
         self, state: JobState | None = None, kind: str | None = None, limit: int = 50
     ) -> list[Job]:
         """Jobs, newest first, optionally of one state and kind."""
-        query = self._api.from_(Job.VIEW).select("*")
-        if state is not None:
-            query = query.eq("state", state)
-        if kind is not None:
-            query = query.eq("kind", kind)
-        response = await query.order("id", desc=True).limit(limit).execute()
-        return [Job.model_validate(row) for row in response.data]
+        given: dict[str, Any] = {"state": state, "kind": kind}
+        filters = {column: value for column, value in given.items() if value is not None}
+        return await self.api.jobs(limit=limit, order_by="id", descending=True, **filters)
 
     async def retry(self, job_id: int) -> Job:
         """Queue a dead letter again with fresh attempts."""
-        return Job.model_validate(await self._admin("retry_job", job_id))
+        return await self._dead_letter(job_id, self.api.retry_job(job_id))
 
     async def discard(self, job_id: int) -> None:
         """Delete a dead letter."""
-        await self._admin("discard_job", job_id)
+        await self._dead_letter(job_id, self.api.discard_job(job_id))
 
-    async def _admin(self, function: str, job_id: int) -> Any:
+    async def _dead_letter(self, job_id: int, call: Awaitable[T]) -> T:
         try:
-            return await self._rpc(function, job_id=job_id)
+            return await call
         except APIError as exc:
             if exc.code == _LEASE_LOST:
                 raise JobError(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "MODELS",
     "AiAgent",
+    "AiAgentType",
     "AliasUser",
     "ApiKey",
     "ApiKeyCreated",
@@ -31,6 +32,7 @@ __all__ = [
     "EscalationSettings",
     "Event",
     "InboundAddress",
+    "InboundDelivery",
     "InboxPermission",
     "Job",
     "Member",
@@ -45,6 +47,7 @@ __all__ = [
     "SpamRule",
     "Ticket",
     "TicketStatus",
+    "TrainingEntry",
     "TrustedSender",
     "ViewModel",
     "Visitor",
@@ -246,6 +249,26 @@ class InboundAddress(ViewModel):
     created_at: datetime
 
 
+class InboundDelivery(ViewModel):
+    """A stored webhook delivery and what applying it did (service role)."""
+
+    VIEW = "inbound_emails"
+    id: UUID
+    workspace_id: UUID | None
+    provider: Literal["mailgun", "postmark", "sendgrid", "raw"]
+    provider_message_id: str | None
+    recipient: str
+    storage_path: str | None
+    payload_format: Literal["mime", "form", "json"]
+    size_bytes: int
+    state: Literal["received", "applied", "duplicate", "ignored", "unroutable"]
+    outcome: Json | None
+    ticket_id: UUID | None
+    message_id: UUID | None
+    received_at: datetime
+    applied_at: datetime | None
+
+
 class ApiKey(ViewModel):
     VIEW = "api_keys"
     id: UUID
@@ -371,6 +394,24 @@ class MessageFeedback(ViewModel):
     created_at: datetime
 
 
+class TrainingEntry(ViewModel):
+    """What the AI was taught: a whisper, a correction or a composer entry (Inbox Training)."""
+
+    VIEW = "training_entries"
+    id: UUID
+    workspace_id: UUID
+    scope: Literal["workspace", "contact", "company"]
+    contact_id: UUID | None
+    company_id: UUID | None
+    source: Literal["whisper", "correction", "composer"]
+    source_message_id: UUID | None
+    conversation_id: UUID | None
+    body_text: str
+    created_by: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
 class CustomInbox(ViewModel):
     VIEW = "custom_inboxes"
     id: UUID
@@ -419,6 +460,7 @@ MODELS: tuple[type[ViewModel], ...] = (
     SpamRule,
     TrustedSender,
     InboundAddress,
+    InboundDelivery,
     ApiKey,
     Conversation,
     ConversationFeedRow,
@@ -426,6 +468,7 @@ MODELS: tuple[type[ViewModel], ...] = (
     Message,
     Mention,
     MessageFeedback,
+    TrainingEntry,
     CustomInbox,
     Segment,
 )

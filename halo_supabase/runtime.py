@@ -7,11 +7,9 @@ One :class:`Worker` serves one job kind. Its loop::
          │                                          ▼
     wait: doorbell on `jobs:<kind>` │ a slot frees │ poll interval │ stop
 
-The Realtime broadcast only wakes the loop; the jobs table is the mailbox, so a missed doorbell
-(startup, reconnect, a gateway restart) costs at most one poll interval. Every database call is a
-PostgREST RPC with the service key (:mod:`halo_supabase.jobs`); when the gateway or PostgreSQL is
-down the loop logs `worker.backend_unavailable` and retries with a capped backoff, and the
-doorbell watcher resubscribes, so a worker outlives restarts without supervision.
+The loop is :class:`halo_supabase.poll_loop.PollLoop`: the Realtime broadcast only wakes it, the
+jobs table is the mailbox, a transient outage backs off. Every database call goes through the
+typed client with the service key (:mod:`halo_supabase.jobs`).
 
 Handlers are idempotent: delivery is at least once (a worker killed mid-job leaves a lease that
 expires, and the job runs again). A handler raising :class:`RetryLater` chooses its retry delay;
@@ -26,7 +24,6 @@ kinds, and exception class names; never payloads, message bodies or addresses.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -34,22 +31,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import httpx
-from postgrest import APIError
-from realtime import RealtimeChannelOptions
-
+from halo_supabase.client import HaloClient
 from halo_supabase.errors import LeaseLostError
 from halo_supabase.jobs import CompletionBatcher, JobQueue
 from halo_supabase.models import Job
-from supabase import AsyncClient
+from halo_supabase.poll_loop import TRANSIENT_ERRORS, PollLoop, backoff
 
 __all__ = ["Handler", "JobContext", "RetryLater", "Worker", "WorkerConfig"]
 
 log = logging.getLogger("halo.worker")
-
-# A lost connection to the gateway, or the gateway answering that PostgreSQL is down.
-_TRANSIENT = (httpx.HTTPError, OSError, APIError, asyncio.TimeoutError)
-_MAX_BACKOFF_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -83,97 +73,57 @@ class JobContext:
 
     job: Job
     queue: JobQueue
-    client: AsyncClient
+    api: HaloClient
     worker: str
 
 
 Handler = Callable[[JobContext], Awaitable[None]]
-ClientFactory = Callable[[], Awaitable[AsyncClient]]
 
 
 @dataclass
 class _State:
     running: dict[int, asyncio.Task[None]] = field(default_factory=dict)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Worker:
     """Runs `handler` for every job of `config.kind` until `stop` is set."""
 
-    def __init__(self, config: WorkerConfig, handler: Handler, connect: ClientFactory) -> None:
+    def __init__(self, config: WorkerConfig, handler: Handler, api: HaloClient) -> None:
         self.config = config
         self.handler = handler
-        self._connect = connect
+        self.api = api
         self.worker_id = f"{config.name}@{socket.gethostname()}:{os.getpid()}"
         self._state = _State()
+        self._loop = PollLoop(config.name, f"jobs:{config.kind}", config.poll_seconds)
 
     # -- the loop ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        client = await self._connect()
-        queue = JobQueue(client)
+        queue = JobQueue(self.api)
         completions = CompletionBatcher(queue)  # one RPC per group of jobs that finish together
-        doorbell = asyncio.create_task(self._watch_doorbell(client, stop))
-        stopping = asyncio.create_task(stop.wait())
+
+        async def claim() -> float | None:
+            free = self.config.concurrency - len(self._state.running)
+            if free <= 0:
+                return None  # until a slot frees
+            batch = min(self.config.batch, free)
+            claimed = await queue.claim(
+                self.config.kind, self.worker_id, batch, self.config.lease_seconds
+            )
+            for job in claimed:
+                self._start(job, JobContext(job, queue, self.api, self.worker_id), completions)
+            if claimed:
+                log.debug("claimed", extra={"action": "jobs.claimed", "count": len(claimed)})
+            return 0 if len(claimed) == batch else None  # a full batch: probably more, at once
+
         log.info(
             "worker started",
             extra={"action": "worker.started", "worker": self.worker_id, "kind": self.config.kind},
         )
-        failures = 0
         try:
-            while not stop.is_set():
-                self._state.wake.clear()
-                free = self.config.concurrency - len(self._state.running)
-                claimed: list[Job] = []
-                if free > 0:
-                    try:
-                        claimed = await queue.claim(
-                            self.config.kind,
-                            self.worker_id,
-                            min(self.config.batch, free),
-                            self.config.lease_seconds,
-                        )
-                    except _TRANSIENT as exc:
-                        failures += 1
-                        delay = min(_MAX_BACKOFF_SECONDS, 0.2 * 2**failures)
-                        log.warning(
-                            "backend unavailable",
-                            extra={
-                                "action": "worker.backend_unavailable",
-                                "kind": self.config.kind,
-                                "error": type(exc).__name__,
-                                "retry_in": round(delay, 2),
-                            },
-                        )
-                        await _sleep_unless(stop, delay)
-                        continue
-                    if failures:
-                        log.info("backend back", extra={"action": "worker.backend_recovered"})
-                    failures = 0
-                    for job in claimed:
-                        self._start(
-                            job, JobContext(job, queue, client, self.worker_id), completions
-                        )
-                    if claimed:
-                        log.debug(
-                            "claimed",
-                            extra={"action": "jobs.claimed", "count": len(claimed)},
-                        )
-                if claimed and len(claimed) == min(self.config.batch, free):
-                    continue  # a full batch: there is probably more, claim again at once
-                waiters = [asyncio.create_task(self._state.wake.wait()), stopping]
-                await asyncio.wait(
-                    waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
-                waiters[0].cancel()
+            await self._loop.run(self.api.supabase, stop, claim)
         finally:
-            stopping.cancel()
-            await self._drain(queue)
-            doorbell.cancel()
-            with contextlib.suppress(BaseException):
-                await doorbell
-            with contextlib.suppress(Exception):
-                await client.remove_all_channels()
+            await self._drain()
             log.info("worker stopped", extra={"action": "worker.stopped", "worker": self.worker_id})
 
     def _start(self, job: Job, context: JobContext, completions: CompletionBatcher) -> None:
@@ -182,11 +132,11 @@ class Worker:
 
         def finished(_: asyncio.Task[None]) -> None:
             self._state.running.pop(job.id, None)
-            self._state.wake.set()  # a slot is free
+            self._loop.wake()  # a slot is free
 
         task.add_done_callback(finished)
 
-    async def _drain(self, queue: JobQueue) -> None:
+    async def _drain(self) -> None:
         """Stop: let running handlers finish within the grace period, then release the rest."""
         running = list(self._state.running.values())
         if not running:
@@ -254,7 +204,7 @@ class Worker:
             except LeaseLostError:
                 log.warning("lease lost", extra={**extra, "action": "job.lease_lost"})
                 return
-            except _TRANSIENT as exc:
+            except TRANSIENT_ERRORS as exc:
                 attempt += 1
                 if time.monotonic() > deadline:
                     log.warning(
@@ -266,7 +216,7 @@ class Worker:
                     "outcome not recorded yet",
                     extra={**extra, "action": "job.settle_retry", "error": type(exc).__name__},
                 )
-                await asyncio.sleep(min(_MAX_BACKOFF_SECONDS, 0.2 * 2**attempt))
+                await asyncio.sleep(backoff(attempt))
 
     async def _keep_lease(self, queue: JobQueue, job: Job) -> None:
         """Extend the lease every third of its length while the handler runs."""
@@ -278,7 +228,7 @@ class Worker:
             except LeaseLostError:
                 log.warning("lease lost", extra={"action": "job.lease_lost", "job_id": job.id})
                 return
-            except _TRANSIENT as exc:
+            except TRANSIENT_ERRORS as exc:
                 log.info(
                     "lease not extended",
                     extra={
@@ -287,38 +237,3 @@ class Worker:
                         "error": type(exc).__name__,
                     },
                 )
-
-    # -- doorbell ------------------------------------------------------------------------------
-
-    async def _watch_doorbell(self, client: AsyncClient, stop: asyncio.Event) -> None:
-        """Keep a subscription to the private `jobs:<kind>` topic; resubscribe when it drops."""
-        topic = f"jobs:{self.config.kind}"
-        while not stop.is_set():
-            channels = client.get_channels()
-            if not any(channel.is_joined or channel.is_joining for channel in channels):
-                with contextlib.suppress(Exception):
-                    await client.remove_all_channels()
-                channel = client.channel(
-                    topic,
-                    RealtimeChannelOptions(
-                        config={"broadcast": None, "presence": None, "private": True}
-                    ),
-                )
-                channel.on_broadcast("job_available", lambda _payload: self._state.wake.set())
-                try:
-                    await asyncio.wait_for(channel.subscribe(), timeout=10)
-                except Exception as exc:
-                    log.info(
-                        "doorbell unavailable; polling",
-                        extra={"action": "doorbell.unavailable", "error": type(exc).__name__},
-                    )
-                else:
-                    if channel.is_joined:
-                        log.info("doorbell subscribed", extra={"action": "doorbell.subscribed"})
-                        self._state.wake.set()  # anything enqueued while it was down
-            await _sleep_unless(stop, self.config.poll_seconds)
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

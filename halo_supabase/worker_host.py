@@ -1,8 +1,11 @@
 """Runs registered workers in one process until SIGTERM or SIGINT (`halo worker NAME|all`).
 
-Each worker gets its own supabase-py async client built from the settings with the service role
-key: workers never see a database URL. The first signal asks every worker to stop gracefully
-(finish or release); a second one exits at once, leaving leases to expire.
+The host reads the settings once and builds what workers share (:class:`WorkerResources`: the
+AI provider, the mail sender); each worker is then built once with those and its own typed
+client with the service role key (workers never see a database URL). Handlers get everything
+through their worker: none reads settings or keeps module-level state. The first signal asks
+every worker to stop gracefully (finish or release); a second one exits at once, leaving leases
+to expire.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from halo_supabase.runtime import ClientFactory, Handler, Worker, WorkerConfig
+from halo_supabase.ai import AIProvider, provider_from_settings
+from halo_supabase.client import HaloClient
+from halo_supabase.mail_senders import MailSender, sender_from_settings
+from halo_supabase.runtime import Handler, Worker, WorkerConfig
 from halo_supabase.settings import Settings
-from supabase import AsyncClient, AsyncClientOptions, acreate_client
+from supabase import AsyncClientOptions
 
 __all__ = [
-    "ClientFactory",
-    "LoopDefinition",
     "WorkerDefinition",
+    "WorkerLoop",
+    "WorkerResources",
+    "job_worker",
     "run_workers",
     "service_client",
     "worker_config",
@@ -31,26 +38,48 @@ log = logging.getLogger("halo.worker")
 
 
 class WorkerLoop(Protocol):
-    """A worker with a loop of its own instead of the job runtime's (e.g. batch scoring)."""
+    """A built worker: runs until `stop` is set, then drains."""
 
-    async def run(self, connect: ClientFactory, stop: asyncio.Event) -> None: ...
+    async def run(self, stop: asyncio.Event) -> None: ...
 
 
 @dataclass(frozen=True)
-class LoopDefinition:
-    """A worker built from the settings at start, running its own loop."""
+class WorkerResources:
+    """What the workers of one process share, built once from the settings."""
+
+    settings: Settings
+    provider: AIProvider
+    sender: MailSender
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerResources:
+        return cls(settings, provider_from_settings(settings), sender_from_settings(settings))
+
+
+@dataclass(frozen=True)
+class WorkerDefinition:
+    """A worker `workers/` registers: how to build it from the shared resources and a client."""
 
     name: str
-    build: Callable[[Settings], WorkerLoop]
+    build: Callable[[WorkerResources, HaloClient], WorkerLoop]
 
 
-WorkerDefinition = tuple[str, str, Handler] | LoopDefinition
-"""(name, job kind, handler) of a job-runtime worker, or a LoopDefinition; `workers/` lists them."""
+def job_worker(
+    name: str, kind: str, handler: Callable[[WorkerResources, HaloClient], Handler]
+) -> WorkerDefinition:
+    """A worker on the job runtime: `handler` builds the job handler from the resources and the
+    worker's client."""
+
+    def build(resources: WorkerResources, api: HaloClient) -> WorkerLoop:
+        config = worker_config(resources.settings, name, kind)
+        return Worker(config, handler(resources, api), api)
+
+    return WorkerDefinition(name, build)
 
 
-async def service_client(settings: Settings) -> AsyncClient:
-    """A supabase-py async client with the service role key (server side only)."""
-    return await acreate_client(
+async def service_client(settings: Settings) -> HaloClient:
+    """The typed client with the service role key (server side only)."""
+    return await HaloClient.connect(
         settings.url,
         settings.service_role_key,
         # The runtime resubscribes by itself, so realtime-py's own reconnect gives up early
@@ -85,14 +114,8 @@ async def run_workers(settings: Settings, definitions: Sequence[WorkerDefinition
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop)
 
-    async def connect() -> AsyncClient:
-        return await service_client(settings)
-
-    runs = []
-    for definition in definitions:
-        if isinstance(definition, LoopDefinition):
-            runs.append(definition.build(settings).run(connect, stop))
-        else:
-            name, kind, handler = definition
-            runs.append(Worker(worker_config(settings, name, kind), handler, connect).run(stop))
-    await asyncio.gather(*runs)
+    resources = WorkerResources.from_settings(settings)
+    workers = [
+        definition.build(resources, await service_client(settings)) for definition in definitions
+    ]
+    await asyncio.gather(*(worker.run(stop) for worker in workers))

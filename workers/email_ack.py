@@ -13,16 +13,15 @@ response time and "waiting since" stay the customer's), only a courtesy.
 from __future__ import annotations
 
 import logging
-import uuid
-from typing import Any, cast
+from dataclasses import dataclass
+from uuid import UUID
 
 from halo_supabase.email import Address, SenderIdentity, build_reply, reply_subject
 from halo_supabase.mail_senders import MailSender
 from halo_supabase.runtime import JobContext
-from halo_supabase.settings import get_settings
-from workers.email_send import configured_sender
+from halo_supabase.worker_host import WorkerDefinition, job_worker
 
-__all__ = ["ACK_CAP_PER_SENDER", "DEFAULT_TEXT", "KIND", "handle"]
+__all__ = ["ACK_CAP_PER_SENDER", "DEFAULT_TEXT", "DEFINITION", "KIND", "EmailAck"]
 
 KIND = "email.ack"
 ACK_CAP_PER_SENDER = 3
@@ -33,37 +32,49 @@ DEFAULT_TEXT = (
 log = logging.getLogger("halo.worker.email_ack")
 
 
-async def handle(context: JobContext, sender: MailSender | None = None) -> None:
-    payload: dict[str, Any] = context.job.payload
-    api = context.client.schema("api")
-    response = await api.rpc(
-        "outbound_email_context", {"p_message_id": str(payload["message_id"])}
-    ).execute()
-    data = cast("dict[str, Any] | None", response.data)
-    if data is None or not data["contact"] or not data["identity"]:
-        return  # the ticket or its customer is gone: nothing to acknowledge
-    ticket, contact, identity = data["ticket"], data["contact"], data["identity"]
-    workspace = str(data["message"]["workspace_id"])
-    secrets = cast(
-        "list[str]", (await api.rpc("email_secrets", {"p_workspace_id": workspace}).execute()).data
-    )
-    from_address = str(identity["address"])
-    replied = data["replied"] or {}
-    email = build_reply(
-        identity=SenderIdentity(from_address, str(identity["name"]), show_agent_name=False),
-        to=[Address(str(contact["email"]), str(contact.get("name") or ""))],
-        subject=reply_subject(str(ticket["subject"])),
-        text=str(payload.get("text") or DEFAULT_TEXT),
-        ticket_id=uuid.UUID(str(ticket["id"])),
-        message_ref=f"ack-{payload['message_id']}",
-        secret=secrets[0].encode(),
-        domain=get_settings().email_domain or from_address.rpartition("@")[2],
-        replied_message_id=replied.get("email_message_id"),
-        replied_references=replied.get("email_references") or [],
-        automatic=True,
-    )
-    await (sender or configured_sender()).send(email, [str(contact["email"])])
-    log.info(
-        "acknowledgement sent",
-        extra={"action": "email.ack.sent", "job_id": context.job.id, "ticket_id": ticket["id"]},
-    )
+@dataclass(frozen=True)
+class EmailAck:
+    """Sends acknowledgements with `sender`; Message-IDs on `email_domain` (default: the domain
+    of the workspace's address)."""
+
+    sender: MailSender
+    email_domain: str | None = None
+
+    async def handle(self, context: JobContext) -> None:
+        payload = context.job.payload
+        data = await context.api.outbound_email_context(UUID(str(payload["message_id"])))
+        if data is None or data.contact is None or not data.contact.email or data.identity is None:
+            return  # the ticket or its customer is gone: nothing to acknowledge
+        ticket, contact, identity = data.ticket, data.contact, data.identity
+        customer = data.contact.email
+        secrets = await context.api.email_secrets(data.message.workspace_id)
+        replied = data.replied
+        email = build_reply(
+            identity=SenderIdentity(identity.address, identity.name, show_agent_name=False),
+            to=[Address(customer, contact.name or "")],
+            subject=reply_subject(ticket.subject),
+            text=str(payload.get("text") or DEFAULT_TEXT),
+            ticket_id=ticket.id,
+            message_ref=f"ack-{payload['message_id']}",
+            secret=secrets[0].encode(),
+            domain=self.email_domain or identity.address.rpartition("@")[2],
+            replied_message_id=replied.email_message_id if replied else None,
+            replied_references=replied.email_references if replied else [],
+            automatic=True,
+        )
+        await self.sender.send(email, [customer])
+        log.info(
+            "acknowledgement sent",
+            extra={
+                "action": "email.ack.sent",
+                "job_id": context.job.id,
+                "ticket_id": str(ticket.id),
+            },
+        )
+
+
+DEFINITION: WorkerDefinition = job_worker(
+    "email-ack",
+    KIND,
+    lambda shared, _: EmailAck(shared.sender, shared.settings.email_domain).handle,
+)

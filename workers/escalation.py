@@ -2,7 +2,7 @@
 
 Enqueued in the transaction of every AI message of a live, unpaused conversation that has no
 ticket yet and whose agent can escalate (not internal, mode not Off), and by the widget's "talk
-to a human" button (`api.request_human`). The handler reads the turn's context in one RPC
+to a human" button (`api.request_human`). The handler reads the turn's context in one call
 (`api.escalation_context`: the agent's settings, the reply, its confidence and tool calls, the
 customer's message, the gates and the contact's traits), decides with the pure
 :func:`halo_supabase.ai.escalation.decide`, and when it escalates calls
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, cast
+from uuid import UUID
 
 from halo_supabase.ai.escalation import (
     EscalationDecision,
@@ -24,58 +24,55 @@ from halo_supabase.ai.escalation import (
     decide,
     signals_for_turn,
 )
-from halo_supabase.runtime import JobContext
+from halo_supabase.client import HaloClient
+from halo_supabase.client.documents import EscalationContext
+from halo_supabase.runtime import Handler, JobContext
+from halo_supabase.worker_host import WorkerDefinition, WorkerResources, job_worker
 
-__all__ = ["KIND", "decision_for", "handle", "reason_text"]
+__all__ = ["DEFINITION", "KIND", "decision_for", "handle", "reason_text"]
 
 KIND = "conversation.escalate"
 log = logging.getLogger("halo.worker.escalation")
 
 
-def decision_for(context: dict[str, Any], human_requested: bool = False) -> EscalationDecision:
+def decision_for(context: EscalationContext, human_requested: bool = False) -> EscalationDecision:
     """Decide on one `api.escalation_context` result."""
-    settings = EscalationSettings.from_json(context["settings"], context["agent_type"])
+    settings = EscalationSettings.from_json(context.settings, context.agent_type)
     signals = signals_for_turn(
-        reply=str(context.get("reply") or ""),
-        customer_message=context.get("customer_message"),
-        confidence=context.get("confidence"),
-        tool_calls=[str(name) for name in context.get("tool_calls") or []],
-        ai_turns=int(context.get("ai_turns") or 0),
-        knowledge_searched=bool(context.get("knowledge_searched")),
-        web_searched=bool(context.get("web_searched")),
-        contact_traits=context.get("contact_traits") or {},
+        reply=context.reply,
+        customer_message=context.customer_message,
+        confidence=context.confidence,
+        tool_calls=[name for name in context.tool_calls if name],
+        ai_turns=context.ai_turns,
+        knowledge_searched=context.knowledge_searched,
+        web_searched=context.web_searched,
+        contact_traits=context.contact_traits,
     )
     if human_requested:
         signals = dataclasses.replace(signals, human_requested=True)
     return decide(settings, signals)
 
 
-def reason_text(decision: EscalationDecision, context: dict[str, Any]) -> str:
+def reason_text(decision: EscalationDecision, context: EscalationContext) -> str:
     """The ticket's escalation reason, in words (the AI's own reason for the escalate tool)."""
     if decision.reason == "escalate_tool":
-        given = context.get("escalate_reason")
+        given = context.escalate_reason
         return f"The AI escalated: {given}" if given else "The AI called the escalate tool"
     if decision.reason == "escalation_phrase":
         return "The conversation asked for a human (escalation phrasing)"
     if decision.reason == "low_confidence":
-        threshold = context["settings"].get("confidence_threshold", 50)
-        return f"AI confidence {context.get('confidence')} is under the threshold {threshold}"
+        threshold = context.settings.get("confidence_threshold", 50)
+        return f"AI confidence {context.confidence} is under the threshold {threshold}"
     return "The customer asked for a human"
 
 
 async def handle(context: JobContext) -> None:
-    payload: dict[str, Any] = context.job.payload
-    api = context.client.schema("api")
-    conversation_id = str(payload["conversation_id"])
-    # postgrest-py annotates params as dict[str, str]; any JSON is sent unchanged.
-    response = await api.rpc(
-        "escalation_context",
-        cast(
-            "dict[str, str]",
-            {"p_conversation_id": conversation_id, "p_message_id": payload.get("message_id")},
-        ),
-    ).execute()
-    turn = cast("dict[str, Any] | None", response.data)
+    payload = context.job.payload
+    conversation_id = UUID(str(payload["conversation_id"]))
+    message_id = payload.get("message_id")
+    turn = await context.api.escalation_context(
+        conversation_id, UUID(str(message_id)) if message_id else None
+    )
     if turn is None:
         log.info(
             "nothing to decide",
@@ -89,28 +86,27 @@ async def handle(context: JobContext) -> None:
             extra={"action": "escalation.declined", "reason": decision.reason},
         )
         return
-    ticket = (
-        await api.rpc(
-            "escalate_conversation",
-            cast(
-                "dict[str, str]",
-                {
-                    "p_conversation_id": conversation_id,
-                    "p_reason": reason_text(decision, turn),
-                    "p_reason_code": decision.reason,
-                    "p_priority": decision.priority,
-                },
-            ),
-        ).execute()
-    ).data
+    ticket = await context.api.escalate_conversation(
+        conversation_id,
+        reason_text(decision, turn),
+        reason_code=decision.reason,
+        priority=decision.priority,
+    )
     log.info(
         "escalated",
         extra={
             "action": "escalation.created",
             "job_id": context.job.id,
-            "conversation_id": conversation_id,
-            "ticket_id": cast("dict[str, Any]", ticket)["id"],
+            "conversation_id": str(conversation_id),
+            "ticket_id": str(ticket.id),
             "reason": decision.reason,
             "priority": decision.priority,
         },
     )
+
+
+def _handler(_: WorkerResources, __: HaloClient) -> Handler:
+    return handle
+
+
+DEFINITION: WorkerDefinition = job_worker("escalation", KIND, _handler)

@@ -15,7 +15,8 @@ is held here (its items stay leased) and written once the gap has passed, with e
 folded in meanwhile, so the last value is never dropped. A completed conversation gets its AI
 score from the final polarity, the outcome and the thumbs (again after any later feedback).
 
-The doorbell (`jobs:conversation.signals`) only wakes the loop; a poll covers missed ones. Logs
+The loop is the job runtime's (:class:`halo_supabase.poll_loop.PollLoop`): the doorbell
+(`jobs:conversation.signals`) only wakes it, a poll covers missed ones, an outage backs off. Logs
 carry counts and ids, never message text.
 """
 
@@ -28,10 +29,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-import httpx
-from postgrest import APIError
-from realtime import RealtimeChannelOptions
-
 from halo_supabase.ai import (
     AIProvider,
     RunningSentiment,
@@ -40,13 +37,14 @@ from halo_supabase.ai import (
     ai_score,
 )
 from halo_supabase.ai.mood import ConversationOutcome
+from halo_supabase.client import HaloClient
+from halo_supabase.client.documents import SignalClaim, SignalItem, SignalWrite
 from halo_supabase.errors import AIProviderError
-from halo_supabase.runtime import ClientFactory
-from halo_supabase.settings import Settings
-from halo_supabase.signal_queue import Claim, QueueItem, SignalQueue, SignalWrite
-from supabase import AsyncClient
+from halo_supabase.poll_loop import MAX_BACKOFF_SECONDS, TRANSIENT_ERRORS, PollLoop
+from halo_supabase.signal_queue import SignalQueue
+from halo_supabase.worker_host import WorkerDefinition, WorkerResources
 
-__all__ = ["DOORBELL_TOPIC", "SentimentWorker"]
+__all__ = ["DEFINITION", "DOORBELL_TOPIC", "SentimentWorker"]
 
 DOORBELL_TOPIC = "jobs:conversation.signals"
 BATCH = 500
@@ -55,8 +53,6 @@ MIN_GAP_SECONDS = 0.5
 # round trips (and the worker's CPU) per message low at a small cost in latency.
 GATHER_SECONDS = 0.025
 _SCORING_CONCURRENCY = 16  # parallel requests to a remote provider
-_TRANSIENT = (httpx.HTTPError, OSError, APIError, asyncio.TimeoutError)
-_MAX_BACKOFF_SECONDS = 5.0
 
 log = logging.getLogger("halo.worker.sentiment")
 
@@ -95,98 +91,63 @@ class SentimentWorker:
 
     def __init__(
         self,
+        api: HaloClient,
         provider: AIProvider,
         *,
         poll_seconds: float = 2.0,
         batch: int = BATCH,
         gather_seconds: float = GATHER_SECONDS,
     ) -> None:
+        self.api = api
         self.provider = provider
-        self.poll_seconds = poll_seconds
         self.gather_seconds = gather_seconds
         self.batch = batch
-        self.lease_token = uuid.uuid4()
+        self.queue = SignalQueue(api, uuid.uuid4())
         self._pending: dict[str, _Pending] = {}
         self._sent_at: dict[str, float] = {}  # conversation → when this worker last wrote it
-        self._wake = asyncio.Event()
+        self._loop = PollLoop(self.name, DOORBELL_TOPIC, poll_seconds)
         self._limit = asyncio.Semaphore(_SCORING_CONCURRENCY)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SentimentWorker:
-        from halo_supabase.ai import provider_from_settings
-
-        return cls(provider_from_settings(settings), poll_seconds=settings.worker_poll_seconds)
 
     # -- the loop ------------------------------------------------------------------------------
 
-    async def run(self, connect: ClientFactory, stop: asyncio.Event) -> None:
-        client = await connect()
-        queue = SignalQueue(client, self.lease_token)
-        doorbell = asyncio.create_task(self._watch_doorbell(client, stop))
+    async def run(self, stop: asyncio.Event) -> None:
         log.info("worker started", extra={"action": "worker.started", "worker": self.name})
-        failures = 0
         try:
-            while not stop.is_set():
-                self._wake.clear()
-                try:
-                    claim = await queue.claim(self.batch)
-                    await self._fold(claim)
-                    await self._apply_due(queue)
-                except _TRANSIENT as exc:
-                    failures += 1
-                    delay = min(_MAX_BACKOFF_SECONDS, 0.2 * 2**failures)
-                    log.warning(
-                        "backend unavailable",
-                        extra={
-                            "action": "worker.backend_unavailable",
-                            "worker": self.name,
-                            "error": type(exc).__name__,
-                            "retry_in": round(delay, 2),
-                        },
-                    )
-                    await _sleep_unless(stop, delay)
-                    continue
-                except Exception as exc:
-                    # A bug or an answer we did not expect: the batch's items stay leased and
-                    # run again when their lease ends (dropped after the last attempt).
-                    log.error(
-                        "batch failed",
-                        extra={"action": "signals.batch_failed", "error": type(exc).__name__},
-                        exc_info=log.isEnabledFor(logging.DEBUG),
-                    )
-                    self._pending.clear()
-                    await _sleep_unless(stop, _MAX_BACKOFF_SECONDS)
-                    continue
-                failures = 0
-                if claim.items:
-                    # More is probably on its way (the doorbell rings only for an empty queue):
-                    # claim again after a short gather, which also keeps batches large.
-                    await _sleep_unless(stop, self.gather_seconds)
-                    continue
-                await self._wait(stop)
+            await self._loop.run(self.api.supabase, stop, self._step)
         finally:
-            doorbell.cancel()
-            with contextlib.suppress(BaseException):
-                await doorbell
-            await self._release_pending(queue)
-            with contextlib.suppress(Exception):
-                await client.remove_all_channels()
+            await self._release_pending()
             log.info("worker stopped", extra={"action": "worker.stopped", "worker": self.name})
 
-    async def _wait(self, stop: asyncio.Event) -> None:
-        """Until the doorbell, the next held update falls due, the poll interval, or stop."""
-        timeout = self.poll_seconds
-        if self._pending:
+    async def _step(self) -> float | None:
+        """Claim, score, write what is due; how long the loop may wait before the next step."""
+        try:
+            claim = await self.queue.claim(self.batch)
+            await self._fold(claim)
+            await self._apply_due()
+        except TRANSIENT_ERRORS:
+            raise  # the loop backs off
+        except Exception as exc:
+            # A bug or an answer we did not expect: the batch's items stay leased and run again
+            # when their lease ends (dropped after the last attempt).
+            log.error(
+                "batch failed",
+                extra={"action": "signals.batch_failed", "error": type(exc).__name__},
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            self._pending.clear()
+            return MAX_BACKOFF_SECONDS
+        if claim.items:
+            # More is probably on its way (the doorbell rings only for an empty queue): claim
+            # again after a short gather, which also keeps batches large.
+            return self.gather_seconds
+        if self._pending:  # until the next held update falls due
             earliest = min(p.ready_at for p in self._pending.values())
-            timeout = max(0.0, min(timeout, earliest - time.monotonic()))
-        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
+            return max(0.001, earliest - time.monotonic())
+        return None
 
     # -- scoring -------------------------------------------------------------------------------
 
-    async def _fold(self, claim: Claim) -> None:
+    async def _fold(self, claim: SignalClaim) -> None:
         """Score the claimed messages and fold them, in queue order, into pending updates."""
         if claim.dropped:
             log.warning(
@@ -208,8 +169,8 @@ class SentimentWorker:
             pending = self._pending.get(item.conversation_id)
             if pending is None:
                 pending = _Pending(
-                    base_messages=int(facts.sentiment_state.get("messages", 0)),
-                    running=RunningSentiment.from_json(facts.sentiment_state),
+                    base_messages=int((facts.sentiment_state or {}).get("messages", 0)),
+                    running=RunningSentiment.from_json(facts.sentiment_state or {}),
                     ready_at=max(
                         time.monotonic() + facts.ready_in,
                         self._sent_at.get(item.conversation_id, 0.0) + MIN_GAP_SECONDS,
@@ -246,11 +207,11 @@ class SentimentWorker:
             pending.folded = True
             pending.scored_message_id = item.message_id
 
-    async def _score(self, item: QueueItem) -> SentimentScore:
+    async def _score(self, item: SignalItem) -> SentimentScore:
         async with self._limit:
             return await self.provider.score_sentiment(item.text or "")
 
-    async def _topic(self, item: QueueItem) -> str | None:
+    async def _topic(self, item: SignalItem) -> str | None:
         try:
             summary = await self.provider.summarize(
                 [TranscriptMessage(role="user", text=item.text or "")]
@@ -261,22 +222,23 @@ class SentimentWorker:
 
     # -- writing -------------------------------------------------------------------------------
 
-    async def _apply_due(self, queue: SignalQueue) -> None:
+    async def _apply_due(self) -> None:
         now = time.monotonic()
         due = {cid: p for cid, p in self._pending.items() if not p.folded or p.ready_at <= now}
         if not due:
             return
-        results = await queue.apply([pending.write(cid) for cid, pending in due.items()])
+        results = await self.queue.apply([pending.write(cid) for cid, pending in due.items()])
         written = time.monotonic()
         counts: dict[str, int] = {}
         for conversation_id, pending in due.items():
-            status, retry_in = results.get(conversation_id, ("lease_lost", 0.0))
+            result = results.get(conversation_id)
+            status = result.status if result else "lease_lost"
             counts[status] = counts.get(status, 0) + 1
             if status == "deferred":
-                pending.ready_at = written + retry_in
+                pending.ready_at = written + (result.retry_in if result else 0.0)
                 continue
             if status == "conflict":
-                self._wake.set()  # its items were released: claim them again at once
+                self._loop.wake()  # its items were released: claim them again at once
             del self._pending[conversation_id]
             if status == "applied" and pending.folded:
                 self._sent_at[conversation_id] = written
@@ -285,33 +247,15 @@ class SentimentWorker:
             del self._sent_at[conversation_id]
         log.debug("signals applied", extra={"action": "signals.applied", **counts})
 
-    async def _release_pending(self, queue: SignalQueue) -> None:
+    async def _release_pending(self) -> None:
         item_ids = [item for pending in self._pending.values() for item in pending.item_ids]
         self._pending.clear()
-        with contextlib.suppress(*_TRANSIENT):
-            await asyncio.shield(queue.release(item_ids))
-
-    # -- doorbell ------------------------------------------------------------------------------
-
-    async def _watch_doorbell(self, client: AsyncClient, stop: asyncio.Event) -> None:
-        """Keep a subscription to the private doorbell topic; resubscribe when it drops."""
-        while not stop.is_set():
-            if not any(c.is_joined or c.is_joining for c in client.get_channels()):
-                with contextlib.suppress(Exception):
-                    await client.remove_all_channels()
-                channel = client.channel(
-                    DOORBELL_TOPIC,
-                    RealtimeChannelOptions(
-                        config={"broadcast": None, "presence": None, "private": True}
-                    ),
-                )
-                channel.on_broadcast("job_available", lambda _payload: self._wake.set())
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(channel.subscribe(), timeout=10)
-                    self._wake.set()  # anything queued while it was down
-            await _sleep_unless(stop, self.poll_seconds)
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await asyncio.shield(self.queue.release(item_ids))
 
 
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+def _build(shared: WorkerResources, api: HaloClient) -> SentimentWorker:
+    return SentimentWorker(api, shared.provider, poll_seconds=shared.settings.worker_poll_seconds)
+
+
+DEFINITION = WorkerDefinition("sentiment", _build)

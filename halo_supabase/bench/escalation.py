@@ -25,8 +25,9 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlparse
+from uuid import UUID
 
 import psycopg
 from realtime import RealtimeChannelOptions
@@ -35,10 +36,10 @@ from rich.table import Table
 
 from halo_supabase.bench.scratch import ScratchStack, scratch_stack
 from halo_supabase.bench.stats import percentiles
+from halo_supabase.client import HaloClient
 from halo_supabase.local.migrations import apply_migrations, apply_seed
 from halo_supabase.local.postgres import LocalCluster
 from halo_supabase.settings import Settings
-from supabase import acreate_client
 
 __all__ = ["run_escalation_benchmark"]
 
@@ -122,8 +123,8 @@ async def _escalate(
     settings: Settings, stack: ScratchStack, agent: str, count: int, rate: float
 ) -> Escalations:
     key = settings.service_role_key
-    client = await acreate_client(stack.url, key)
-    api = client.schema("api")
+    api = await HaloClient.connect(stack.url, key)
+    client = api.supabase
     run = Escalations()
     everyone_heard = asyncio.Event()
 
@@ -142,31 +143,20 @@ async def _escalate(
     await channel.subscribe()
     conversations: list[str] = []
     for _ in range(count):
-        started = await api.rpc(
-            "start_conversation",
-            {
-                "p_workspace_id": WORKSPACE,
-                "p_ai_agent_id": agent,
-                "p_session_id": str(uuid.uuid4()),
-            },
-        ).execute()
-        conversations.append(str(cast("dict[str, Any]", started.data)["id"]))
+        started = await api.start_conversation(
+            UUID(WORKSPACE), session_id=str(uuid.uuid4()), ai_agent_id=UUID(agent)
+        )
+        conversations.append(str(started.id))
 
     async def one(conversation: str) -> None:
         sent = time.monotonic()
-        await api.rpc(
-            "add_conversation_message",
-            cast(  # postgrest-py annotates params as dict[str, str]; any JSON is sent unchanged
-                "dict[str, str]",
-                {
-                    "p_conversation_id": conversation,
-                    "p_role": "ai",
-                    "p_text": "Let me get a teammate for this.",
-                    "p_confidence": 30,
-                    "p_tool_calls": [{"name": "escalate", "arguments": {"reason": "bench"}}],
-                },
-            ),
-        ).execute()
+        await api.add_conversation_message(
+            UUID(conversation),
+            "ai",
+            "Let me get a teammate for this.",
+            confidence=30,
+            tool_calls=[{"name": "escalate", "arguments": {"reason": "bench"}}],
+        )
         run.committed_at[conversation] = time.monotonic()
         run.rpc_ms.append((run.committed_at[conversation] - sent) * 1000)
 

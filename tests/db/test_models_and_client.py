@@ -1,26 +1,25 @@
 """The typed client's contract with the database, checked without the REST gateway.
 
 * Every pydantic model has exactly its view's columns, and validates real seeded rows.
-* HaloApi calls only `api` functions that exist, with their real parameter names, and its
-  results validate: its transport is swapped for one that executes the call in PostgreSQL the
-  way PostgREST does (named arguments, role and JWT claims, composite -> object, setof -> array).
-  The end-to-end path over HTTP is tested once the gateway exists.
+* HaloClient has a method for every `api` function and view, calls only functions that exist,
+  with their real parameter names, and its results validate: its RPC transport is swapped for one
+  that executes the call in PostgreSQL the way PostgREST does (named arguments, role and JWT
+  claims, composite -> object, setof -> array). The path over HTTP: tests/stack/test_halo_api.py.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
-from halo_supabase.client import HaloApi
+from halo_supabase.client import HaloClient
+from halo_supabase.client.documents import InboundEmailDocument, InboundOutcome
+from halo_supabase.errors import InboundApplyError
 from halo_supabase.models import MODELS, ViewModel
-from tests.conftest import as_user
-from tests.db.demo import ACME, AGENT, MANAGER, claims
+from tests.db.demo import ACME, AGENT, MANAGER
+from tests.db.postgres_transport import PostgresTransport
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -49,56 +48,22 @@ def test_model_validates_every_seeded_row(project_db: str, model: type[ViewModel
             f" select id, '{AGENT}', -1, 'Say 25 seats' from halo.messages"
             " where author_kind = 'ai_agent' limit 1"
         )
+        conn.execute(
+            "insert into halo.inbound_emails (workspace_id, provider, recipient, storage_path,"
+            " payload_format, size_bytes)"
+            f" values ('{ACME}', 'raw', 'support@acme.test', 'p/1.eml', 'mime', 10)"
+        )
+        conn.execute(
+            "insert into halo.training_entries (workspace_id, scope, source, body_text)"
+            f" values ('{ACME}', 'workspace', 'composer', 'We ship on Mondays')"
+        )
         rows = [r[0] for r in conn.execute(f"select to_jsonb(v) from api.{model.VIEW} v")]
     assert rows
     for row in rows:
         model.model_validate(row)
 
 
-class PostgresTransport(HaloApi):
-    """HaloApi whose RPCs run in PostgreSQL directly, as PostgREST would run them."""
-
-    def __init__(self, conn: Conn, role: str, user: str | None) -> None:
-        self.conn, self.role, self.user = conn, role, user
-        self.called: list[str] = []
-
-    def _send(self, function: str, arguments: dict[str, object]) -> Any:
-        self.called.append(function)
-        signature = self.conn.execute(
-            "select p.proretset, p.proargnames, array(select format_type(t, null)"
-            " from unnest(p.proargtypes) t), p.prorettype = 'void'::regtype"
-            " from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
-            " where n.nspname = 'api' and p.proname = %s",
-            (function,),
-        ).fetchone()
-        assert signature is not None, f"api.{function} does not exist"
-        returns_set, names, types, void = signature
-        assert isinstance(names, list) and isinstance(types, list)
-        placeholders, values = [], []
-        for key, value in arguments.items():
-            name = f"p_{key}"
-            assert name in names, f"api.{function} has no parameter {name}"
-            sql_type = types[names.index(name)]
-            placeholders.append(f"{name} => %s::{sql_type}")
-            values.append(Jsonb(value) if sql_type == "jsonb" else _plain(value))
-        call = f"api.{function}({', '.join(placeholders)})"
-        query = (
-            f"select coalesce(jsonb_agg(to_jsonb(r)), '[]') from {call} r"
-            if returns_set
-            else f"select to_jsonb({call})"
-        )
-        with self.conn.transaction():
-            as_user(self.conn, self.role, claims(self.user) if self.user else {"role": self.role})
-            row = self.conn.execute(query, values).fetchone()
-        return None if void else row[0] if row else None
-
-
-def _plain(value: object) -> object:
-    """Client-side JSON values as psycopg parameters (strings, numbers, lists)."""
-    return json.loads(json.dumps(value)) if isinstance(value, list) else value
-
-
-def test_a_workflow_through_the_typed_client(project_db: str) -> None:
+async def test_a_workflow_through_the_typed_client(project_db: str) -> None:
     with psycopg.connect(project_db) as conn:
         try:
             # The whole workflow runs in one transaction that is rolled back; publish its events
@@ -109,16 +74,16 @@ def test_a_workflow_through_the_typed_client(project_db: str) -> None:
             worker = PostgresTransport(conn, "service_role", None)
             acme = UUID(ACME)
 
-            ticket = agent.create_ticket(acme, "Printer on fire", labels=["hardware"])
+            ticket = await agent.create_ticket(acme, "Printer on fire", labels=["hardware"])
             assert (ticket.status, ticket.labels) == ("open", ["hardware"])
-            reply = agent.append_message(ticket.id, kind="email", body_text="On my way")
+            reply = await agent.append_message(ticket.id, kind="email", body_text="On my way")
             assert (reply.direction, reply.author_kind) == ("outbound", "teammate")
-            ticket = manager.set_ticket_status(ticket.id, "resolved")
+            ticket = await manager.set_ticket_status(ticket.id, "resolved")
             assert (ticket.status, ticket.resolved_by) == ("resolved", "human")
-            ticket = manager.assign_ticket(ticket.id, None)
+            ticket = await manager.assign_ticket(ticket.id, None)
             assert ticket.assignee_id is None
 
-            events = agent.events_since(acme, after_seq=0, limit=1000)
+            events = await agent.events_since(acme, after_seq=0, limit=1000)
             mine = [e.name for e in events if e.ticket_id == ticket.id]
             # The reply auto-assigned the ticket (the demo workspace has auto-assign on reply).
             assert mine == [
@@ -131,86 +96,98 @@ def test_a_workflow_through_the_typed_client(project_db: str) -> None:
 
             [job] = [
                 j
-                for j in worker.claim_jobs("email.send", "w1", batch=100)
+                for j in await worker.claim_jobs("email.send", "w1", batch=100)
                 if j.payload == {"message_id": str(reply.id)}
             ]
             assert job.lease_token is not None
-            worker.complete_job(job.id, job.lease_token)
-            assert worker.complete_jobs([(job.id, job.lease_token)]) == [job.id]  # done: no lease
+            await worker.complete_job(job.id, job.lease_token)
+            assert await worker.complete_jobs([(job.id, job.lease_token)]) == [
+                job.id
+            ]  # done: no lease
             small = "From: a@customer.example\r\nSubject: Hi\r\n\r\nHello\r\n"
-            stored = worker.receive_inbound_email(
+            stored = await worker.receive_inbound_email(
                 "raw", "support@acme.test", None, "mime", len(small), raw=small
             )
-            assert (stored["duplicate"], stored["routed"]) == (False, True)
-            hello = {"kind": "new", "from_email": "a@customer.example", "body_text": "Hello"}
+            assert (stored.duplicate, stored.routed) == (False, True)
+            hello = InboundEmailDocument(
+                kind="new", from_email="a@customer.example", body_text="Hello"
+            )
             missing = uuid4()
-            applied, refused = worker.apply_inbound_emails(
-                [(UUID(str(stored["id"])), hello), (missing, hello)]
+            applied, refused = await worker.apply_inbound_emails(
+                [(stored.id, hello), (missing, hello)]
             )
-            assert applied["result"] == "applied"
+            assert isinstance(applied, InboundOutcome) and applied.result == "applied"
             assert (
-                refused["error"]["code"] == "P0002" and str(missing) in refused["error"]["message"]
+                isinstance(refused, InboundApplyError)
+                and refused.code == "P0002"
+                and str(missing) in str(refused)
             )
-            key = worker.create_api_key(acme, "zapier")
-            assert worker.verify_api_key(key.key) == acme
-            assert worker.verify_api_key(key.key + "x") is None
-            assert agent.update_my_profile(acme, online=False).online is False
+            key = await worker.create_api_key(acme, "zapier")
+            assert await worker.verify_api_key(key.key) == acme
+            assert await worker.verify_api_key(key.key + "x") is None
+            assert (await agent.update_my_profile(acme, online=False)).online is False
         finally:
             conn.rollback()
 
 
-def test_every_api_function_has_a_client_method(project_db: str) -> None:
-    methods = {name for name in dir(HaloApi) if not name.startswith("_")}
+def test_every_api_function_and_view_has_a_client_method(project_db: str) -> None:
+    methods = {name for name in dir(HaloClient) if not name.startswith("_")}
     with psycopg.connect(project_db) as conn:
         functions = {
             r[0]
             for r in conn.execute(
                 "select proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
                 " where n.nspname = 'api'"
+                " union select table_name::text from information_schema.views"
+                " where table_schema = 'api'"
             )
         }
     assert functions <= methods, functions - methods
 
 
-def test_the_other_client_methods_reach_their_functions(project_db: str) -> None:
+async def test_the_other_client_methods_reach_their_functions(project_db: str) -> None:
     from tests.db.demo import ADMIN, AI_AGENT, OPEN_TICKET, OUTSIDER, VIEWER
 
     with psycopg.connect(project_db) as conn:
         try:
             acme = UUID(ACME)
             worker = PostgresTransport(conn, "service_role", None)
-            live = worker.start_conversation(acme, "sess-client", "voice", UUID(AI_AGENT))
+            live = await worker.start_conversation(acme, "sess-client", "voice", UUID(AI_AGENT))
             assert (live.state, live.mode) == ("live", "voice")
-            assert worker.start_conversation(acme, "sess-client").id == live.id
-            live = worker.record_conversation_signal(live.id, -0.5, "frustrated", 35, "Refund")
+            assert (await worker.start_conversation(acme, "sess-client")).id == live.id
+            live = await worker.record_conversation_signal(
+                live.id, -0.5, "frustrated", 35, "Refund"
+            )
             assert (live.mood, live.ai_confidence, live.topic) == ("frustrated", 35, "Refund")
             agent = PostgresTransport(conn, "authenticated", AGENT)
-            assert agent.set_conversation_ai_paused(live.id, True).ai_paused is True
-            done = worker.complete_conversation(live.id, "escalated", 40)
+            assert (await agent.set_conversation_ai_paused(live.id, True)).ai_paused is True
+            done = await worker.complete_conversation(live.id, "escalated", 40)
             assert (done.state, done.outcome, done.ai_score) == ("completed", "escalated", 40)
 
-            job_id = worker.enqueue_job("client.test", {"a": 1}, "k1", acme, max_attempts=2)
-            assert worker.enqueue_job("client.test", {"a": 2}, "k1") == job_id
-            [job] = worker.claim_jobs("client.test", "w1", batch=5, lease_seconds=30)
+            job_id = await worker.enqueue_job("client.test", {"a": 1}, "k1", acme, max_attempts=2)
+            assert await worker.enqueue_job("client.test", {"a": 2}, "k1") == job_id
+            [job] = await worker.claim_jobs("client.test", "w1", batch=5, lease_seconds=30)
             assert job.lease_token is not None
-            assert worker.extend_job_lease(job.id, job.lease_token, 120) > job.visible_at
-            failed = worker.fail_job(job.id, job.lease_token, "boom", retry_in_seconds=0)
+            assert await worker.extend_job_lease(job.id, job.lease_token, 120) > job.visible_at
+            failed = await worker.fail_job(job.id, job.lease_token, "boom", retry_in_seconds=0)
             assert (failed.state, failed.last_error) == ("queued", "boom")
 
             manager = PostgresTransport(conn, "authenticated", MANAGER)
-            ticket = manager.update_ticket(UUID(OPEN_TICKET), priority="urgent", labels=["vip"])
+            ticket = await manager.update_ticket(
+                UUID(OPEN_TICKET), priority="urgent", labels=["vip"]
+            )
             assert (ticket.status, ticket.labels) == ("priority", ["vip"])
 
             admin = PostgresTransport(conn, "authenticated", ADMIN)
-            member = admin.set_member(acme, UUID(VIEWER), "member", "manage")
+            member = await admin.set_member(acme, UUID(VIEWER), "member", "manage")
             assert member.inbox_permission == "manage"
-            admin.remove_member(acme, UUID(VIEWER))
+            await admin.remove_member(acme, UUID(VIEWER))
             gone = conn.execute(
                 "select count(*) from halo.members where user_id = %s", (VIEWER,)
             ).fetchone()
             assert gone == (0,)
 
             outsider = PostgresTransport(conn, "authenticated", OUTSIDER)
-            assert outsider.create_workspace("Side project", "Gina").name == "Side project"
+            assert (await outsider.create_workspace("Side project", "Gina")).name == "Side project"
         finally:
             conn.rollback()

@@ -10,7 +10,7 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +19,10 @@ import httpx
 import psycopg
 import pytest
 
+from halo_supabase.ai.offline_provider import OfflineProvider
+from halo_supabase.client import HaloClient
 from halo_supabase.runtime import Handler, Worker, WorkerConfig
-from supabase import AsyncClient, AsyncClientOptions, acreate_client
+from supabase import AsyncClientOptions
 from tests.conftest import REPO, scratch_dir
 from tests.stack.conftest import Stack, run_gateway
 from workers import email_inbound
@@ -102,26 +104,22 @@ async def post_mailgun(
     return await http.post(f"{gateway}/functions/v1/inbound-email/mailgun", data=fields)
 
 
-def connector(url: str, key: str) -> object:
-    async def connect() -> AsyncClient:
-        return await acreate_client(
-            url, key, AsyncClientOptions(realtime={"max_retries": 2, "initial_backoff": 0.2})
-        )
-
-    return connect
+async def service_api(url: str, key: str) -> HaloClient:
+    """The typed client as a worker has it (realtime-py gives up early: the runtime resubscribes)."""
+    return await HaloClient.connect(
+        url, key, AsyncClientOptions(realtime={"max_retries": 2, "initial_backoff": 0.2})
+    )
 
 
 @asynccontextmanager
 async def running_worker(
-    url: str, key: str, name: str, kind: str, handler: Handler
+    url: str, key: str, name: str, kind: str, handler: Callable[[HaloClient], Handler]
 ) -> AsyncIterator[None]:
-    """A worker of `kind` on the real runtime, in this event loop, until the block ends."""
+    """A worker of `kind` on the real runtime, in this event loop, until the block ends;
+    `handler` builds the job handler from the worker's client."""
     stop = asyncio.Event()
-    worker = Worker(
-        WorkerConfig(name, kind, poll_seconds=0.5, concurrency=4),
-        handler,
-        connector(url, key),  # type: ignore[arg-type]
-    )
+    api = await service_api(url, key)
+    worker = Worker(WorkerConfig(name, kind, poll_seconds=0.5, concurrency=4), handler(api), api)
     task = asyncio.create_task(worker.run(stop))
     try:
         yield
@@ -131,7 +129,13 @@ async def running_worker(
 
 
 def email_worker(url: str, key: str) -> AbstractAsyncContextManager[None]:
-    return running_worker(url, key, "email-inbound", email_inbound.KIND, email_inbound.handle)
+    return running_worker(
+        url,
+        key,
+        "email-inbound",
+        email_inbound.KIND,
+        lambda api: email_inbound.EmailInbound(api, OfflineProvider()).handle,
+    )
 
 
 def deliveries(db_url: str, recipient: str) -> list[tuple[str, str, dict[str, object] | None]]:

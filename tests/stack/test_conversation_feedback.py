@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from typing import Any
+from uuid import UUID
 
 import pytest
 from realtime import RealtimeSubscribeStates
 
+from halo_supabase.models import Contact, Message
 from supabase import acreate_client
 from tests.db.demo import ACME, AI_AGENT
 from tests.stack.conftest import Stack
@@ -19,42 +21,35 @@ from tests.stack.realtime_support import Inbox as Heard
 __all__ = ["inbox"]
 
 
-def conversation(inbox: Inbox, contact: uuid.UUID | None = None) -> str:
-    row = inbox.service.call(
-        "start_conversation",
-        workspace_id=inbox.workspace,
+def conversation(inbox: Inbox, contact: UUID | None = None) -> UUID:
+    row = inbox.service.start_conversation(
+        inbox.workspace,
         session_id=f"fb-{uuid.uuid4().hex}",
-        ai_agent_id=AI_AGENT,
+        ai_agent_id=UUID(AI_AGENT),
         contact_id=contact,
     )
-    return str(row["id"])
+    return UUID(str(row.id))
 
 
-def say(inbox: Inbox, conversation_id: str, author_kind: str, text: str) -> dict[str, Any]:
-    extra = {"author_ai_agent_id": AI_AGENT} if author_kind == "ai_agent" else {}
-    row: dict[str, Any] = inbox.service.call(
-        "append_message",
+def say(inbox: Inbox, conversation_id: UUID, author_kind: str, text: str) -> Message:
+    extra = {"author_ai_agent_id": UUID(AI_AGENT)} if author_kind == "ai_agent" else {}
+    message: Message = inbox.service.append_message(
         conversation_id=conversation_id,
         kind="chat",
         author_kind=author_kind,
         body_text=text,
         **extra,
     )
-    return row
+    return message
 
 
-def training_entries(inbox: Inbox, **filters: str) -> list[dict[str, Any]]:
-    query = inbox.raw.schema("api").from_("training_entries").select("*")
-    for column, value in filters.items():
-        query = query.eq(column, value)
-    rows: list[dict[str, Any]] = query.execute().data
-    return rows
+def feedback_count(inbox: Inbox, message: Message) -> int:
+    return len(inbox.service.message_feedback(message_id=message.id))
 
 
-def unrate(inbox: Inbox, message_id: str) -> Any:
-    """The agent takes their thumb back (an explicit null rating)."""
-    params = {"p_message_id": message_id, "p_rating": None}
-    return inbox.agent_db.schema("api").rpc("rate_ai_message", params).execute().data
+def unrate(inbox: Inbox, message: Message) -> Any:
+    """The agent takes their thumb back (a null rating)."""
+    return inbox.agent.rate_ai_message(message.id)
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -72,175 +67,106 @@ async def test_a_whisper_reaches_the_ai_runtime_and_trains_on_an_identified_visi
         await asyncio.sleep(0.05)
     assert states[-1] == RealtimeSubscribeStates.SUBSCRIBED
 
-    whisper = inbox.agent.call(
-        "whisper_to_ai", conversation_id=identified, text="  Offer the 10% loyalty discount.  "
-    )
-    assert (whisper["kind"], whisper["direction"]) == ("whisper", "internal")
+    whisper = inbox.agent.whisper_to_ai(identified, "  Offer the 10% loyalty discount.  ")
+    assert (whisper.kind, whisper.direction) == ("whisper", "internal")
     (note,) = await heard.wait(1, timeout=10)
     assert note["text"] == "Offer the 10% loyalty discount."
-    assert note["message_id"] == whisper["id"]
-    (entry,) = training_entries(inbox, source_message_id=whisper["id"])
-    assert (entry["scope"], entry["source"]) == ("contact", "whisper")
-    assert note["training_entry_id"] == entry["id"]
+    assert note["message_id"] == str(whisper.id)
+    (entry,) = inbox.service.training_entries(source_message_id=whisper.id)
+    assert (entry.scope, entry.source) == ("contact", "whisper")
+    assert note["training_entry_id"] == str(entry.id)
     await runtime.remove_all_channels()
 
     # The AI runtime reads what it has not answered yet; its next reply consumes it.
-    pending = inbox.service.call("pending_whispers", conversation_id=identified)
-    assert [m["id"] for m in pending] == [whisper["id"]]
+    pending = inbox.service.pending_whispers(identified)
+    assert [m.id for m in pending] == [whisper.id]
     say(inbox, identified, "ai_agent", "We can offer you a 10% discount.")
-    assert inbox.service.call("pending_whispers", conversation_id=identified) == []
+    assert inbox.service.pending_whispers(identified) == []
 
     anonymous = conversation(inbox)
-    transient = inbox.agent.call("whisper_to_ai", conversation_id=anonymous, text="Be brief.")
-    assert training_entries(inbox, source_message_id=transient["id"]) == []
+    transient = inbox.agent.whisper_to_ai(anonymous, "Be brief.")
+    assert inbox.service.training_entries(source_message_id=transient.id) == []
 
 
 def test_whisper_permissions_and_bad_input(inbox: Inbox) -> None:
     live = conversation(inbox)
-    assert (
-        refused(lambda: inbox.viewer.call("whisper_to_ai", conversation_id=live, text="x")).code
-        == "42501"
-    )
-    assert (
-        refused(lambda: inbox.outsider.call("whisper_to_ai", conversation_id=live, text="x")).code
-        == "P0002"
-    )
-    assert (
-        refused(lambda: inbox.agent.call("whisper_to_ai", conversation_id=live, text="   ")).code
-        == "22023"
-    )
-    missing = str(uuid.uuid4())
-    assert (
-        refused(lambda: inbox.agent.call("whisper_to_ai", conversation_id=missing, text="x")).code
-        == "P0002"
-    )
-    inbox.service.call("complete_conversation", conversation_id=live, outcome="resolved")
-    error = refused(lambda: inbox.agent.call("whisper_to_ai", conversation_id=live, text="x"))
+    assert refused(lambda: inbox.viewer.whisper_to_ai(live, "x")).code == "42501"
+    assert refused(lambda: inbox.outsider.whisper_to_ai(live, "x")).code == "P0002"
+    assert refused(lambda: inbox.agent.whisper_to_ai(live, "   ")).code == "22023"
+    assert refused(lambda: inbox.agent.whisper_to_ai(uuid.uuid4(), "x")).code == "P0002"
+    inbox.service.complete_conversation(live, outcome="resolved")
+    error = refused(lambda: inbox.agent.whisper_to_ai(live, "x"))
     assert error.code == "22023" and "completed" in (error.message or "")
     # Nothing was written by the refused calls.
-    messages = inbox.raw.schema("api").from_("messages").select("id").eq("conversation_id", live)
-    assert messages.execute().data == []
+    assert inbox.service.messages(conversation_id=live) == []
 
 
 def test_thumbs_on_ai_messages(inbox: Inbox) -> None:
     chat = conversation(inbox)
     customer = say(inbox, chat, "customer", "Where is my parcel?")
     answer = say(inbox, chat, "ai_agent", "It left our warehouse yesterday.")
-    up = inbox.agent.call("rate_ai_message", message_id=answer["id"], rating=1)
-    assert up["rating"] == 1
-    down = inbox.agent.call("rate_ai_message", message_id=answer["id"], rating=-1)
-    assert down["rating"] == -1  # one rating per teammate, changed in place
-    manager = inbox.manager.call("rate_ai_message", message_id=answer["id"], rating=1)
-    assert manager["rating"] == 1
-    feedback = inbox.raw.schema("api").from_("message_feedback").select("*")
-    assert len(feedback.eq("message_id", answer["id"]).execute().data) == 2
-    assert unrate(inbox, answer["id"])["message_id"] is None  # no feedback row left
-    assert len(feedback.eq("message_id", answer["id"]).execute().data) == 1
+    assert inbox.agent.rate_ai_message(answer.id, 1).rating == 1
+    # One rating per teammate, changed in place.
+    assert inbox.agent.rate_ai_message(answer.id, -1).rating == -1
+    assert inbox.manager.rate_ai_message(answer.id, 1).rating == 1
+    assert feedback_count(inbox, answer) == 2
+    assert unrate(inbox, answer) is None  # no feedback row left
+    assert feedback_count(inbox, answer) == 1
 
     for call, code in (
-        (lambda: inbox.agent.call("rate_ai_message", message_id=answer["id"], rating=2), "22023"),
-        (lambda: inbox.agent.call("rate_ai_message", message_id=customer["id"], rating=1), "22023"),
-        (lambda: inbox.viewer.call("rate_ai_message", message_id=answer["id"], rating=1), "42501"),
-        (
-            lambda: inbox.outsider.call("rate_ai_message", message_id=answer["id"], rating=1),
-            "P0002",
-        ),
-        (
-            lambda: inbox.agent.call("rate_ai_message", message_id=str(uuid.uuid4()), rating=1),
-            "P0002",
-        ),
+        (lambda: inbox.agent.rate_ai_message(answer.id, 2), "22023"),
+        (lambda: inbox.agent.rate_ai_message(customer.id, 1), "22023"),
+        (lambda: inbox.viewer.rate_ai_message(answer.id, 1), "42501"),
+        (lambda: inbox.outsider.rate_ai_message(answer.id, 1), "P0002"),
+        (lambda: inbox.agent.rate_ai_message(uuid.uuid4(), 1), "P0002"),
     ):
         assert refused(call).code == code
-    assert len(feedback.eq("message_id", answer["id"]).execute().data) == 1
+    assert feedback_count(inbox, answer) == 1
 
 
 def test_corrections_become_training_and_are_edited_in_place(inbox: Inbox) -> None:
     chat = conversation(inbox)
     answer = say(inbox, chat, "ai_agent", "Refunds take 30 days.")
-    first = inbox.agent.call(
-        "correct_ai_message", message_id=answer["id"], correction="Refunds take 5 business days."
-    )
-    assert first["correction"] == "Refunds take 5 business days."
-    inbox.agent.call("rate_ai_message", message_id=answer["id"], rating=-1)
-    inbox.agent.call(
-        "correct_ai_message", message_id=answer["id"], correction="Refunds take 5 days."
-    )
-    (entry,) = training_entries(inbox, source_message_id=answer["id"])
-    assert (entry["scope"], entry["source"], entry["body_text"]) == (
+    first = inbox.agent.correct_ai_message(answer.id, "Refunds take 5 business days.")
+    assert first.correction == "Refunds take 5 business days."
+    inbox.agent.rate_ai_message(answer.id, -1)
+    inbox.agent.correct_ai_message(answer.id, "Refunds take 5 days.")
+    (entry,) = inbox.service.training_entries(source_message_id=answer.id)
+    assert (entry.scope, entry.source, entry.body_text) == (
         "workspace",
         "correction",
         "Refunds take 5 days.",
     )
     # Taking the thumb back keeps the correction.
-    kept = unrate(inbox, answer["id"])
-    assert (kept["rating"], kept["correction"]) == (None, "Refunds take 5 days.")
+    kept = unrate(inbox, answer)
+    assert (kept.rating, kept.correction) == (None, "Refunds take 5 days.")
 
-    assert (
-        refused(
-            lambda: inbox.agent.call("correct_ai_message", message_id=answer["id"], correction="")
-        ).code
-        == "22023"
-    )
-    assert (
-        refused(
-            lambda: inbox.viewer.call("correct_ai_message", message_id=answer["id"], correction="x")
-        ).code
-        == "42501"
-    )
-    assert (
-        refused(
-            lambda: inbox.outsider.call(
-                "correct_ai_message", message_id=answer["id"], correction="x"
-            )
-        ).code
-        == "P0002"
-    )
-    assert len(training_entries(inbox, source_message_id=answer["id"])) == 1
+    assert refused(lambda: inbox.agent.correct_ai_message(answer.id, "")).code == "22023"
+    assert refused(lambda: inbox.viewer.correct_ai_message(answer.id, "x")).code == "42501"
+    assert refused(lambda: inbox.outsider.correct_ai_message(answer.id, "x")).code == "P0002"
+    assert len(inbox.service.training_entries(source_message_id=answer.id)) == 1
 
 
 def test_live_feed_and_completed_rows(inbox: Inbox) -> None:
     contact = inbox.contact()
-    inbox.raw.schema("api").from_("contacts").update({"name": "Ada Lovelace"}).eq(
-        "id", str(contact)
-    ).execute()
+    inbox.service.update(Contact, {"name": "Ada Lovelace"}, id=contact)
     named, anonymous = conversation(inbox, contact), conversation(inbox)
     say(inbox, named, "customer", "Hello, is anyone there?")
-    inbox.service.call(
-        "record_conversation_signal", conversation_id=named, mood="confused", topic="Login"
-    )
+    inbox.service.record_conversation_signal(named, mood="confused", topic="Login")
 
-    live = {
-        row["id"]: row
-        for row in inbox.viewer.call(
-            "list_conversations", workspace_id=ACME, view="live", limit=200
-        )
-    }
-    assert (live[named]["user_name"], live[named]["agent_name"]) == (
-        "Ada Lovelace",
-        "Ava",
-    )
-    assert (live[named]["mood"], live[named]["topic"], live[named]["user_active"]) == (
+    acme = UUID(ACME)
+    live = {row.id: row for row in inbox.viewer.list_conversations(acme, "live", limit=200)}
+    assert (live[named].user_name, live[named].agent_name) == ("Ada Lovelace", "Ava")
+    assert (live[named].mood, live[named].topic, live[named].user_active) == (
         "confused",
         "Login",
         True,
     )
-    assert (live[anonymous]["user_name"], live[anonymous]["user_active"]) == ("Anonymous", False)
+    assert (live[anonymous].user_name, live[anonymous].user_active) == ("Anonymous", False)
 
-    inbox.service.call("complete_conversation", conversation_id=named, outcome="escalated")
-    completed = inbox.viewer.call(
-        "list_conversations", workspace_id=ACME, view="completed", limit=200
-    )
-    row = next(r for r in completed if r["id"] == named)
-    assert (row["outcome"], row["user_active"], row["user_name"]) == (
-        "escalated",
-        False,
-        "Ada Lovelace",
-    )
-    assert named not in {
-        r["id"]
-        for r in inbox.viewer.call("list_conversations", workspace_id=ACME, view="live", limit=200)
-    }
-    assert (
-        refused(lambda: inbox.outsider.call("list_conversations", workspace_id=ACME)).code
-        == "42501"
-    )
+    inbox.service.complete_conversation(named, outcome="escalated")
+    completed = inbox.viewer.list_conversations(acme, "completed", limit=200)
+    row = next(r for r in completed if r.id == named)
+    assert (row.outcome, row.user_active, row.user_name) == ("escalated", False, "Ada Lovelace")
+    assert named not in {r.id for r in inbox.viewer.list_conversations(acme, "live", limit=200)}
+    assert refused(lambda: inbox.outsider.list_conversations(acme)).code == "42501"

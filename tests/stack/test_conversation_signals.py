@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -20,7 +21,8 @@ from realtime import RealtimeSubscribeStates
 from halo_supabase.ai import AIProvider, FallbackProvider, ai_score
 from halo_supabase.ai.offline_provider import OfflineProvider
 from halo_supabase.ai.openai_provider import OpenAIProvider
-from supabase import AsyncClient, AsyncClientOptions, acreate_client
+from halo_supabase.client import HaloClient
+from supabase import AsyncClientOptions, acreate_client
 from tests.db.demo import ACME, AGENT, AI_AGENT
 from tests.stack.conftest import Stack
 from tests.stack.realtime_support import Inbox as Heard
@@ -35,54 +37,35 @@ CONFUSED = "I don't understand, where do I find this setting? What does that eve
 HAPPY = "Thanks a lot, that fixed it, you are great!"
 
 
-async def service(stack: Stack) -> AsyncClient:
-    return await acreate_client(
+async def service(stack: Stack) -> HaloClient:
+    return await HaloClient.connect(
         stack.url,
         stack.service_role_key,
         AsyncClientOptions(realtime={"max_retries": 2, "initial_backoff": 0.2}),
     )
 
 
-async def rpc(client: AsyncClient, function: str, **arguments: Any) -> Any:
-    params = {f"p_{name}": value for name, value in arguments.items()}
-    return (await client.schema("api").rpc(function, params).execute()).data
-
-
-async def start_conversation(client: AsyncClient, **extra: Any) -> str:
-    row = await rpc(
-        client,
-        "start_conversation",
-        workspace_id=ACME,
-        session_id=f"test-{uuid.uuid4().hex}",
-        ai_agent_id=AI_AGENT,
-        **extra,
+async def start_conversation(client: HaloClient, **extra: Any) -> str:
+    row = await client.start_conversation(
+        UUID(ACME), session_id=f"test-{uuid.uuid4().hex}", ai_agent_id=UUID(AI_AGENT), **extra
     )
-    return str(row["id"])
+    return str(row.id)
 
 
-async def customer_says(client: AsyncClient, conversation: str, text: str) -> str:
-    row = await rpc(
-        client,
-        "append_message",
-        conversation_id=conversation,
-        kind="chat",
-        author_kind="customer",
-        body_text=text,
+async def customer_says(client: HaloClient, conversation: str, text: str) -> str:
+    row = await client.append_message(
+        conversation_id=UUID(conversation), kind="chat", author_kind="customer", body_text=text
     )
-    return str(row["id"])
+    return str(row.id)
 
 
 @asynccontextmanager
 async def sentiment_worker(
     stack: Stack, provider: AIProvider | None = None
 ) -> AsyncIterator[SentimentWorker]:
-    worker = SentimentWorker(provider or OfflineProvider(), poll_seconds=5)
+    worker = SentimentWorker(await service(stack), provider or OfflineProvider(), poll_seconds=5)
     stop = asyncio.Event()
-
-    async def connect() -> AsyncClient:
-        return await service(stack)
-
-    task = asyncio.create_task(worker.run(connect, stop))
+    task = asyncio.create_task(worker.run(stop))
     await asyncio.sleep(0.5)
     try:
         yield worker
@@ -198,24 +181,22 @@ async def test_a_completed_conversation_gets_its_ai_score_and_feedback_moves_it(
     conversation = await start_conversation(client)
     async with sentiment_worker(stack):
         await customer_says(client, conversation, HAPPY)
-        ai_message = await rpc(
-            client,
-            "append_message",
-            conversation_id=conversation,
+        ai_message = await client.append_message(
+            conversation_id=UUID(conversation),
             kind="chat",
             author_kind="ai_agent",
-            author_ai_agent_id=AI_AGENT,
+            author_ai_agent_id=UUID(AI_AGENT),
             body_text="Glad it works now!",
         )
         await wait_until(lambda: conversation_row(stack, conversation)["sentiment"] is not None)
-        await rpc(client, "complete_conversation", conversation_id=conversation, outcome="resolved")
+        await client.complete_conversation(UUID(conversation), outcome="resolved")
         await wait_until(lambda: conversation_row(stack, conversation)["ai_score"] is not None)
         row = conversation_row(stack, conversation)
         assert row["ai_score"] == ai_score(row["sentiment"], "resolved")
 
-        agent = await acreate_client(stack.url, stack.anon_key)
-        agent.postgrest.auth(user_token(AGENT))
-        await rpc(agent, "rate_ai_message", message_id=ai_message["id"], rating=-1)
+        agent = await HaloClient.connect(stack.url, stack.anon_key)
+        agent.supabase.postgrest.auth(user_token(AGENT))
+        await agent.rate_ai_message(ai_message.id, rating=-1)
         expected = ai_score(row["sentiment"], "resolved", 0, 1)
         assert expected != row["ai_score"]
         await wait_until(lambda: conversation_row(stack, conversation)["ai_score"] == expected)
@@ -227,7 +208,7 @@ async def test_openai_scores_when_configured_and_offline_answers_when_it_fails(
     client = await service(stack)
     first, second = await start_conversation(client), await start_conversation(client)
     for conversation in (first, second):  # a topic is set, so only sentiment calls the API
-        await rpc(client, "record_conversation_signal", conversation_id=conversation, topic="Order")
+        await client.record_conversation_signal(UUID(conversation), topic="Order")
     with fake_openai() as server:
         remote = OpenAIProvider(
             API_KEY, "test-model", base_url=server.url, timeout=2, max_retries=0

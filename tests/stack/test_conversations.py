@@ -186,7 +186,7 @@ async def test_escalation_decision_table(stack: Stack, inbox: Inbox) -> None:
             await settled(inbox, conversation)
             tickets = tickets_of(inbox, conversation)
             assert len(tickets) <= 1, row.name
-            outcomes[row.name] = tickets[0]["status"] if tickets else None
+            outcomes[row.name] = tickets[0].status if tickets else None
     assert outcomes == {row.name: row.expected for row in TABLE}
     internal = next(c for r, c in played if r.agent_type == "internal")
     assert jobs_of(inbox, internal) == []  # nothing to decide: no job at all
@@ -233,10 +233,10 @@ async def test_an_escalation_is_broadcast_and_ends_the_conversation_as_escalated
         m["payload"] for m in items if m["payload"].get("conversation_id") == str(conversation.id)
     ]
     [ticket] = tickets_of(inbox, conversation.id)
-    assert created["ticket_id"] == ticket["id"] and created["status"] == "open"
-    assert ticket["escalation_reason"] == "The AI escalated: double charge"
-    assert ticket["metadata"]["escalation"]["tools_tried"] == ["escalate", "knowledge_search"]
-    assert ticket["metadata"]["contact"]["traits"] == {"plan": "pro"}
+    assert created["ticket_id"] == str(ticket.id) and created["status"] == "open"
+    assert ticket.escalation_reason == "The AI escalated: double charge"
+    assert ticket.metadata["escalation"]["tools_tried"] == ["escalate", "knowledge_search"]
+    assert ticket.metadata["contact"]["traits"] == {"plan": "pro"}
     done = inbox.service.rows(Conversation, id=conversation.id)[0]
     assert (done.state, done.outcome, done.ai_paused) == ("completed", "escalated", True)
     with pytest.raises(APIError) as caught:
@@ -261,21 +261,11 @@ async def test_two_members_taking_over_at_once_get_one_ticket_and_one_clear_refu
     assert isinstance(error, APIError) and error.code == "PT409"
     assert "already taken over by" in str(error.message)
     [ticket] = tickets_of(inbox, conversation.id)
-    assert ticket["status"] == "in_progress"
-    assert ticket["assignee_id"] in (AGENT, MANAGER) and ticket["assignee_id"] == str(
-        tickets[0].assignee_id
-    )
-    joined = [
-        m
-        for m in inbox.raw.schema("api")
-        .from_("messages")
-        .select("body_text, kind")
-        .eq("conversation_id", str(conversation.id))
-        .eq("kind", "system")
-        .execute()
-        .data
-    ]
-    assert len(joined) == 1 and joined[0]["body_text"].endswith("from Acme Support joined")
+    assert ticket.status == "in_progress"
+    assert str(ticket.assignee_id) in (AGENT, MANAGER)
+    assert ticket.assignee_id == tickets[0].assignee_id
+    joined = inbox.service.messages(conversation_id=conversation.id, kind="system")
+    assert len(joined) == 1 and str(joined[0].body_text).endswith("from Acme Support joined")
 
 
 async def test_takeover_and_pass_back_signal_the_ai_runtime_on_the_conversation_topic(
@@ -294,9 +284,7 @@ async def test_takeover_and_pass_back_signal_the_ai_runtime_on_the_conversation_
         ticket = inbox.agent.take_over(conversation.id)
         assert inbox.agent.take_over(conversation.id).id == ticket.id  # again: a no-op
         refused(lambda: inbox.service.add_conversation_message(conversation.id, "ai", "Hi"))
-        inbox.agent.call(
-            "append_message", conversation_id=conversation.id, body_text="Hi, Remy here."
-        )
+        inbox.agent.append_message(conversation_id=conversation.id, body_text="Hi, Remy here.")
         assert inbox.agent.pass_back_to_ai(conversation.id).ai_paused is False
         inbox.service.add_conversation_message(conversation.id, "ai", "Back to me!", confidence=90)
         items = await heard.wait(
@@ -313,16 +301,8 @@ async def test_takeover_and_pass_back_signal_the_ai_runtime_on_the_conversation_
     # The teammate's reply reached the live conversation (and its ticket: one thread).
     authors = [m["payload"]["author_kind"] for m in items if m["event"] == "message.created"]
     assert "teammate" in authors
-    replies = (
-        inbox.raw.schema("api")
-        .from_("messages")
-        .select("ticket_id, author_kind")
-        .eq("conversation_id", str(conversation.id))
-        .eq("author_kind", "teammate")
-        .execute()
-        .data
-    )
-    assert [r["ticket_id"] for r in replies] == [str(ticket.id)]
+    replies = inbox.service.messages(conversation_id=conversation.id, author_kind="teammate")
+    assert [r.ticket_id for r in replies] == [ticket.id]
 
 
 async def test_replies_queued_while_the_widget_is_closed_arrive_until_acknowledged(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from halo_supabase.local.ports import free_port
-from halo_supabase.models import Conversation
+from halo_supabase.models import ApiKey, Conversation
 from tests.conftest import REPO, scratch_dir
 from tests.db.demo import GLOBEX
 from tests.stack.conftest import Stack, run_gateway
@@ -59,10 +59,7 @@ class Runtime:
 
 
 def message_count(inbox: Inbox, conversation: str) -> int:
-    rows = (
-        inbox.raw.schema("api").from_("messages").select("id").eq("conversation_id", conversation)
-    )
-    return len(rows.execute().data)
+    return len(inbox.service.messages(conversation_id=conversation))
 
 
 def test_a_session_through_the_function(functions_url: str, acme_key: str, inbox: Inbox) -> None:
@@ -117,9 +114,7 @@ def test_keys_missing_invalid_or_revoked_are_refused(functions_url: str, inbox: 
     created = inbox.service.create_api_key(inbox.workspace, "soon revoked")
     runtime = Runtime(functions_url, created.key)
     assert runtime.post("/start").status_code == 201
-    inbox.raw.schema("api").from_("api_keys").update({"revoked_at": "now()"}).eq(
-        "id", str(created.id)
-    ).execute()
+    inbox.service.update(ApiKey, {"revoked_at": "now()"}, id=created.id)
     refused = runtime.post("/start")
     assert refused.status_code == 401 and "revoked" in refused.json()["error"]
 

@@ -6,7 +6,6 @@ only our Message-ID in In-Reply-To, lands on the same ticket."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 import uuid
 from pathlib import Path
@@ -16,18 +15,18 @@ import psycopg
 import pytest
 from realtime import RealtimeSubscribeStates
 
+from halo_supabase.client import HaloClient
 from halo_supabase.local.mail_sink import MailSink, read_mailbox
 from halo_supabase.mail_senders import SmtpSender
 from halo_supabase.runtime import Worker, WorkerConfig
-from supabase import acreate_client
 from tests.conftest import scratch_dir
 from tests.stack.conftest import Stack
 from tests.stack.email_support import (
-    connector,
     email_gateway,
     email_worker,
     new_inbox,
     post_mailgun,
+    service_api,
     signed_fields,
     wait_applied,
 )
@@ -65,10 +64,10 @@ async def test_webhook_to_ticket_to_threaded_reply_and_back(
             " values (%s, %s, 'member', 'reply', 'Sam Agent')",
             (inbox.workspace_id, agent_id),
         )
-    agent = await acreate_client(email_gateway, stack.anon_key)
     token = user_token(agent_id)
+    api = await HaloClient.connect(email_gateway, stack.anon_key, access_token=token)
+    agent = api.supabase
     await agent.realtime.set_auth(token)
-    agent.postgrest.auth(token)
     heard = Heard()
     channel = agent.channel(f"workspace:{inbox.workspace_id}", {"config": {"private": True}})
     channel.on_broadcast("ticket.created", heard.callback())
@@ -82,8 +81,8 @@ async def test_webhook_to_ticket_to_threaded_reply_and_back(
     stop = asyncio.Event()
     sender = Worker(
         WorkerConfig("email-send", email_send.KIND, poll_seconds=0.5),
-        functools.partial(email_send.handle, sender=SmtpSender("127.0.0.1", sink.port)),
-        connector(email_gateway, stack.service_role_key),  # type: ignore[arg-type]
+        email_send.EmailSend(SmtpSender("127.0.0.1", sink.port)).handle,
+        await service_api(email_gateway, stack.service_role_key),
     )
     sending = asyncio.create_task(sender.run(stop))
     customer_id = f"<first-{uuid.uuid4().hex}@customer.example>"
@@ -104,23 +103,14 @@ async def test_webhook_to_ticket_to_threaded_reply_and_back(
             [[created]] = [await heard.wait(1, timeout=20)]
             ticket_id = created["payload"]["ticket_id"]
 
-            rows = (
-                await agent.schema("api")
-                .from_("tickets")
-                .select("id, subject, status")
-                .eq("id", ticket_id)
-                .execute()
-            ).data
-            assert rows == [{"id": ticket_id, "subject": "Printer on fire", "status": "open"}]
-
-            await (
-                agent.schema("api")
-                .rpc(
-                    "append_message",
-                    {"p_ticket_id": ticket_id, "p_kind": "email", "p_body_text": "We are on it."},
-                )
-                .execute()
+            [ticket] = await api.tickets(id=ticket_id)
+            assert (str(ticket.id), ticket.subject, ticket.status) == (
+                ticket_id,
+                "Printer on fire",
+                "open",
             )
+
+            await api.append_message(ticket.id, kind="email", body_text="We are on it.")
             await wait_for_mail(mail_dir, 1)
             [sent] = read_mailbox(mail_dir)
             assert sent.header("X-Halo-Envelope-To") == "ada@customer.example"
@@ -148,21 +138,13 @@ async def test_webhook_to_ticket_to_threaded_reply_and_back(
         await sink.stop()
         await agent.remove_all_channels()
 
-    thread = (
-        await agent.schema("api")
-        .from_("messages")
-        .select("direction, body_text, email_message_id")
-        .eq("ticket_id", ticket_id)
-        .eq("kind", "email")
-        .order("created_at")
-        .execute()
-    ).data
-    assert [(m["direction"], m["body_text"]) for m in thread] == [
+    thread = await api.messages(ticket_id=ticket_id, kind="email", order_by="created_at")
+    assert [(m.direction, m.body_text) for m in thread] == [
         ("inbound", "Help!"),
         ("outbound", "We are on it."),
         ("inbound", "Thanks, it works now."),
     ]
-    assert thread[1]["email_message_id"] == ours.strip("<>")
+    assert thread[1].email_message_id == ours.strip("<>")
     with psycopg.connect(stack.db_url) as conn:
         row = conn.execute(
             "select count(*) from halo.tickets where workspace_id = %s", (inbox.workspace_id,)
@@ -197,8 +179,8 @@ async def test_acknowledgements_are_automatic_capped_and_suppressible(
     stop = asyncio.Event()
     acker = Worker(
         WorkerConfig("email-ack", email_ack.KIND, poll_seconds=0.5),
-        functools.partial(email_ack.handle, sender=SmtpSender("127.0.0.1", sink.port)),
-        connector(email_gateway, stack.service_role_key),  # type: ignore[arg-type]
+        email_ack.EmailAck(SmtpSender("127.0.0.1", sink.port)).handle,
+        await service_api(email_gateway, stack.service_role_key),
     )
     acking = asyncio.create_task(acker.run(stop))
     try:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-from halo_supabase.models import Ticket
+from halo_supabase.models import Contact, CustomInbox, Segment, Ticket
 from tests.db.demo import AGENT
 from tests.stack.inbox_support import Inbox, inbox, refused
 
@@ -79,21 +79,12 @@ def test_builtin_views_hold_what_their_name_says(inbox: Inbox) -> None:
 
 def test_search_covers_subject_contact_and_message_text(inbox: Inbox) -> None:
     tag = token()
-    contact_row = (
-        inbox.raw.schema("api")
-        .from_("contacts")
-        .insert(
-            {
-                "workspace_id": str(inbox.workspace),
-                "name": f"Zed {tag}n",
-                "email": f"{tag}e@example.com",
-            }
-        )
-        .execute()
-        .data[0]
+    contact = inbox.service.insert(
+        Contact,
+        {"workspace_id": inbox.workspace, "name": f"Zed {tag}n", "email": f"{tag}e@example.com"},
     )
     by_subject = inbox.ticket(f"Printer {tag}s")
-    by_contact = inbox.ticket("Hello", UUID(contact_row["id"]))
+    by_contact = inbox.ticket("Hello", contact.id)
     by_message = inbox.ticket("Question")
     inbox.customer_says(by_message, f"my code is {tag}m, thanks")
 
@@ -142,43 +133,37 @@ def test_custom_inboxes_are_shared_and_deleting_one_keeps_its_tickets(inbox: Inb
     label = token()
     ticket = inbox.ticket("Labelled")
     inbox.manager.set_ticket_labels(ticket.id, [label])
-    table = inbox.manager_db.schema("api").from_("custom_inboxes")
-    created = (
-        table.insert(
-            {
-                "workspace_id": str(inbox.workspace),
-                "name": "Label inbox",
-                "emoji": "🏷️",
-                "position": 9,
-                "filter": {"field": "labels", "cmp": "contains", "value": label},
-            }
-        )
-        .execute()
-        .data[0]
+    created = inbox.manager.insert(
+        CustomInbox,
+        {
+            "workspace_id": inbox.workspace,
+            "name": "Label inbox",
+            "emoji": "🏷️",
+            "position": 9,
+            "filter": {"field": "labels", "cmp": "contains", "value": label},
+        },
     )
-    view = f"custom:{created['id']}"
+    view = f"custom:{created.id}"
     assert [t.id for t in inbox.agent.list_tickets(view=view)] == [ticket.id]
-    assert inbox.agent.inbox_counts()["custom_inboxes"][created["id"]] == 1
-    agent_table = inbox.agent_db.schema("api").from_("custom_inboxes")
+    assert inbox.agent.inbox_counts()["custom_inboxes"][str(created.id)] == 1
     assert (
         refused(
-            lambda: agent_table.insert(
-                {"workspace_id": str(inbox.workspace), "name": "x"}
-            ).execute()
+            lambda: inbox.agent.insert(CustomInbox, {"workspace_id": inbox.workspace, "name": "x"})
         ).code
         == "42501"
     )
     bad = refused(
-        lambda: table.insert(
+        lambda: inbox.manager.insert(
+            CustomInbox,
             {
-                "workspace_id": str(inbox.workspace),
+                "workspace_id": inbox.workspace,
                 "name": "Bad",
                 "filter": {"field": "colour", "cmp": "eq", "value": 1},
-            }
-        ).execute()
+            },
+        )
     )
     assert bad.code == "22023" and "unknown field colour" in str(bad.message)
-    table.delete().eq("id", created["id"]).execute()
+    assert [row.id for row in inbox.manager.delete(CustomInbox, id=created.id)] == [created.id]
     assert inbox.service.rows(Ticket, id=ticket.id)[0].labels == [label]
     assert refused(lambda: inbox.agent.list_tickets(view=view)).code == "P0002"
 
@@ -186,34 +171,27 @@ def test_custom_inboxes_are_shared_and_deleting_one_keeps_its_tickets(inbox: Inb
 def test_segments_are_personal(inbox: Inbox) -> None:
     tag = token()
     ticket = inbox.ticket(f"{tag} segment", status="priority")
-    segments = inbox.agent_db.schema("api").from_("segments")
-    created = (
-        segments.insert(
-            {
-                "workspace_id": str(inbox.workspace),
-                "name": "Hot",
-                "filter": {
-                    "op": "and",
-                    "children": [
-                        {"field": "status", "cmp": "eq", "value": "priority"},
-                        {"field": "subject", "cmp": "starts_with", "value": tag},
-                    ],
-                },
-            }
-        )
-        .execute()
-        .data[0]
+    created = inbox.agent.insert(
+        Segment,
+        {
+            "workspace_id": inbox.workspace,
+            "name": "Hot",
+            "filter": {
+                "op": "and",
+                "children": [
+                    {"field": "status", "cmp": "eq", "value": "priority"},
+                    {"field": "subject", "cmp": "starts_with", "value": tag},
+                ],
+            },
+        },
     )
-    assert created["user_id"] == AGENT
-    assert [t.id for t in inbox.agent.list_tickets(view=f"segment:{created['id']}")] == [ticket.id]
-    assert inbox.agent.inbox_counts()["segments"] == {created["id"]: 1}
-    assert created["id"] not in inbox.manager.inbox_counts()["segments"]
-    mine = inbox.manager_db.schema("api").from_("segments").select("id").eq("id", created["id"])
-    assert mine.execute().data == []
-    assert (
-        refused(lambda: inbox.manager.list_tickets(view=f"segment:{created['id']}")).code == "P0002"
-    )
-    segments.delete().eq("id", created["id"]).execute()
+    assert created.user_id == UUID(AGENT)
+    assert [t.id for t in inbox.agent.list_tickets(view=f"segment:{created.id}")] == [ticket.id]
+    assert inbox.agent.inbox_counts()["segments"] == {str(created.id): 1}
+    assert str(created.id) not in inbox.manager.inbox_counts()["segments"]
+    assert inbox.manager.segments(id=created.id) == []
+    assert refused(lambda: inbox.manager.list_tickets(view=f"segment:{created.id}")).code == "P0002"
+    inbox.agent.delete(Segment, id=created.id)
 
 
 def test_inbox_counts_cover_every_view(inbox: Inbox) -> None:

@@ -18,9 +18,10 @@ from contextlib import asynccontextmanager
 import psycopg
 import pytest
 
+from halo_supabase.client import HaloClient
 from halo_supabase.jobs import CompletionBatcher, JobQueue
 from halo_supabase.runtime import JobContext, RetryLater, Worker, WorkerConfig
-from supabase import AsyncClient, AsyncClientOptions, acreate_client
+from supabase import AsyncClientOptions
 from tests.stack.conftest import Stack
 from tests.stack.test_realtime_restart import GatewayRun
 
@@ -31,13 +32,10 @@ def kind() -> str:
     return f"test.{uuid.uuid4().hex[:12]}"
 
 
-def connector(url: str, key: str) -> Callable[[], asyncio.Future[AsyncClient]]:
-    async def connect() -> AsyncClient:
-        return await acreate_client(
-            url, key, AsyncClientOptions(realtime={"max_retries": 2, "initial_backoff": 0.2})
-        )
-
-    return connect  # type: ignore[return-value]
+async def service_api(url: str, key: str) -> HaloClient:
+    return await HaloClient.connect(
+        url, key, AsyncClientOptions(realtime={"max_retries": 2, "initial_backoff": 0.2})
+    )
 
 
 @asynccontextmanager
@@ -45,7 +43,7 @@ async def running(
     stack_url: str, key: str, config: WorkerConfig, handler: Callable[[JobContext], object]
 ) -> AsyncIterator[asyncio.Event]:
     stop = asyncio.Event()
-    worker = Worker(config, handler, connector(stack_url, key))  # type: ignore[arg-type]
+    worker = Worker(config, handler, await service_api(stack_url, key))  # type: ignore[arg-type]
     task = asyncio.create_task(worker.run(stop))
     await asyncio.sleep(0.8)  # the doorbell subscription is up (the tests below rely on it)
     try:
@@ -56,7 +54,7 @@ async def running(
 
 
 async def queue_for(stack: Stack) -> JobQueue:
-    return JobQueue(await acreate_client(stack.url, stack.service_role_key))
+    return JobQueue(await HaloClient.connect(stack.url, stack.service_role_key))
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from halo_supabase.models import Message, Ticket
+from halo_supabase.models import Message, Ticket, WorkspaceSettings
 from tests.db.demo import AGENT, ALIAS, MANAGER
 from tests.stack.conftest import Stack
 from tests.stack.inbox_support import Inbox, inbox, refused
@@ -44,7 +44,7 @@ def test_every_valid_transition_in_turn(inbox: Inbox) -> None:
         until = datetime.now(UTC) + timedelta(days=1) if action == "snooze" else None
         ticket = inbox.manager.transition_ticket(ticket.id, action, snoozed_until=until)
         assert ticket.status == after, action
-    names = [e["name"] for e in inbox.events(ticket.id, start)]
+    names = [e.name for e in inbox.events(ticket.id, start)]
     assert names.count("ticket.status_changed") == len(VALID)
     assert "ticket.snoozed" in names and "ticket.woken" in names
 
@@ -178,18 +178,17 @@ def test_reply_as_alias_user_and_auto_assign_on_reply(inbox: Inbox) -> None:
 
 
 def test_auto_assign_off(inbox: Inbox) -> None:
-    settings = inbox.raw.schema("api").from_("workspace_settings")
-    settings.update({"auto_assign_on_reply": False}).eq(
-        "workspace_id", str(inbox.workspace)
-    ).execute()
+    inbox.service.update(
+        WorkspaceSettings, {"auto_assign_on_reply": False}, workspace_id=inbox.workspace
+    )
     try:
         ticket = inbox.ticket("No auto-assign")
         inbox.agent.reply_to_ticket(ticket.id, "chat", "Hi", inbox.last_seq())
         assert _ticket(inbox, ticket.id).assignee_id is None
     finally:
-        settings.update({"auto_assign_on_reply": True}).eq(
-            "workspace_id", str(inbox.workspace)
-        ).execute()
+        inbox.service.update(
+            WorkspaceSettings, {"auto_assign_on_reply": True}, workspace_id=inbox.workspace
+        )
 
 
 def test_mentions_feed_the_mentions_view(inbox: Inbox) -> None:
@@ -202,8 +201,8 @@ def test_mentions_feed_the_mentions_view(inbox: Inbox) -> None:
     assert ticket.id in [t.id for t in inbox.agent.list_tickets(view="mentions")]
     assert ticket.id not in [t.id for t in inbox.manager.list_tickets(view="mentions")]
     events = inbox.events(ticket.id, start)
-    [mention] = [e for e in events if e["name"] == "mention.created"]
-    assert mention["data"]["user_id"] == AGENT
+    [mention] = [e for e in events if e.name == "mention.created"]
+    assert mention.data["user_id"] == AGENT
     assert inbox.agent.inbox_counts()["views"]["mentions"] >= 1
     chat = inbox.manager.reply_to_ticket(
         ticket.id, "chat", "@remy in a chat is not a mention", inbox.last_seq()
@@ -233,8 +232,8 @@ def test_snooze_is_woken_by_the_scheduled_job(inbox: Inbox) -> None:
     assert woken.status == "open"
     assert woken.waiting_since is not None and woken.waiting_since > until
     assert woken.last_activity_at > until
-    [event] = [e for e in inbox.events(ticket.id) if e["name"] == "ticket.woken"]
-    assert event["data"]["reason"] == "timer"
+    [event] = [e for e in inbox.events(ticket.id) if e.name == "ticket.woken"]
+    assert event.data["reason"] == "timer"
     assert inbox.service.wake_ticket(ticket.id).status == "open"  # idempotent
 
 
@@ -247,7 +246,7 @@ def test_snooze_is_woken_at_once_by_a_customer_reply(inbox: Inbox) -> None:
     woken = _ticket(inbox, ticket.id)
     assert woken.status == "open" and woken.snoozed_until is None
     assert before is not None and woken.waiting_since is not None and woken.waiting_since > before
-    reasons = [e["data"]["reason"] for e in inbox.events(ticket.id) if e["name"] == "ticket.woken"]
+    reasons = [e.data["reason"] for e in inbox.events(ticket.id) if e.name == "ticket.woken"]
     assert reasons == ["customer_reply"]
 
 
@@ -266,9 +265,8 @@ def test_merge_unmerge_round_trip_and_follow_up_redirect(inbox: Inbox) -> None:
     assert _texts(inbox, source.id) == []
     gone = _ticket(inbox, source.id)
     assert (gone.merged_into_id, gone.status) == (target.id, "resolved")
-    mentions = inbox.raw.schema("api").from_("mentions").select("ticket_id").eq("user_id", AGENT)
-    assert str(target.id) in [m["ticket_id"] for m in mentions.execute().data]
-    names = [e["name"] for e in inbox.events(source.id)]
+    assert target.id in [m.ticket_id for m in inbox.service.mentions(user_id=AGENT)]
+    names = [e.name for e in inbox.events(source.id)]
     assert "ticket.merged" in names
 
     inbox.customer_says(source, "Follow-up to the old thread")  # e.g. an email reply
@@ -284,7 +282,7 @@ def test_merge_unmerge_round_trip_and_follow_up_redirect(inbox: Inbox) -> None:
     assert _texts(inbox, source.id) == ["It smokes", "@remy look"]
     assert _texts(inbox, target.id) == ["Any update?", "Follow-up to the old thread"]
     assert refused(lambda: inbox.manager.unmerge_ticket(source.id)).code == "HL002"
-    assert "ticket.unmerged" in [e["name"] for e in inbox.events(source.id)]
+    assert "ticket.unmerged" in [e.name for e in inbox.events(source.id)]
 
 
 def test_merge_refuses_different_customers_and_needs_manage(inbox: Inbox) -> None:
@@ -304,7 +302,7 @@ def test_pause_ai_and_pass_back(inbox: Inbox) -> None:
     assert inbox.agent.set_ticket_ai_paused(ticket.id, True).ai_paused is True
     assert inbox.agent.set_ticket_ai_paused(ticket.id, True).ai_paused is True  # no second event
     assert inbox.agent.set_ticket_ai_paused(ticket.id, False).ai_paused is False
-    names = [e["name"] for e in inbox.events(ticket.id, start)]
+    names = [e.name for e in inbox.events(ticket.id, start)]
     assert names.count("ticket.ai_paused") == 1 and names.count("ticket.ai_resumed") == 1
 
 

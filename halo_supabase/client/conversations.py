@@ -1,5 +1,4 @@
-"""Typed methods for the conversation API, escalation and takeover of issue 8 (mixed into
-`HaloApi`).
+"""Live conversations: the AI runtime's calls, the widget, escalation and takeover, the feeds.
 
 The AI runtime's calls (service role) take an optional `workspace_id`: when given, a conversation
 of another workspace is "not found" (the `conversations` edge function passes its API key's).
@@ -10,24 +9,101 @@ Errors: bad argument → `APIError` code `22023` naming it; unknown conversation
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from halo_supabase.models import Conversation, Message, Ticket
+from halo_supabase.client.calls import ApiCalls
+from halo_supabase.client.documents import EscalationContext
+from halo_supabase.models import (
+    Conversation,
+    ConversationFeedRow,
+    ConversationMode,
+    Message,
+    Mood,
+    Outcome,
+    Ticket,
+)
 
-__all__ = ["ConversationMethods", "ConversationRole", "EndReason"]
+__all__ = ["ConversationCalls", "ConversationRole", "EndReason"]
 
 ConversationRole = Literal["user", "ai", "teammate", "system"]
 EndReason = Literal["closed", "timed_out"]
 
 
-class ConversationMethods:
-    """Conversation RPCs; `call` is provided by `HaloApi`."""
+class ConversationCalls(ApiCalls):
+    """`api` functions of live conversations."""
 
-    def call(self, function: str, **arguments: object) -> Any:
-        raise NotImplementedError
+    async def start_conversation(
+        self,
+        workspace_id: UUID,
+        session_id: str | None = None,
+        mode: ConversationMode | None = None,
+        ai_agent_id: UUID | None = None,
+        contact_id: UUID | None = None,
+        visitor_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        anonymous_id: str | None = None,
+    ) -> Conversation:
+        return await self._one(
+            Conversation,
+            "start_conversation",
+            workspace_id=workspace_id,
+            session_id=session_id,
+            mode=mode,
+            ai_agent_id=ai_agent_id,
+            contact_id=contact_id,
+            visitor_id=visitor_id,
+            metadata=metadata,
+            anonymous_id=anonymous_id,
+        )
 
-    def add_conversation_message(
+    async def record_conversation_signal(
+        self,
+        conversation_id: UUID,
+        sentiment: float | None = None,
+        mood: Mood | None = None,
+        ai_confidence: int | None = None,
+        topic: str | None = None,
+    ) -> Conversation:
+        return await self._one(
+            Conversation,
+            "record_conversation_signal",
+            conversation_id=conversation_id,
+            sentiment=sentiment,
+            mood=mood,
+            ai_confidence=ai_confidence,
+            topic=topic,
+        )
+
+    async def complete_conversation(
+        self,
+        conversation_id: UUID,
+        outcome: Outcome | None = None,
+        ai_score: int | None = None,
+        end_reason: EndReason | None = None,
+        workspace_id: UUID | None = None,
+    ) -> Conversation:
+        """End a live conversation; without `outcome` it follows from the ticket and end reason."""
+        return await self._one(
+            Conversation,
+            "complete_conversation",
+            conversation_id=conversation_id,
+            outcome=outcome,
+            ai_score=ai_score,
+            end_reason=end_reason,
+            workspace_id=workspace_id,
+        )
+
+    async def set_conversation_ai_paused(self, conversation_id: UUID, paused: bool) -> Conversation:
+        return await self._one(
+            Conversation,
+            "set_conversation_ai_paused",
+            conversation_id=conversation_id,
+            paused=paused,
+        )
+
+    async def add_conversation_message(
         self,
         conversation_id: UUID,
         role: ConversationRole,
@@ -39,7 +115,7 @@ class ConversationMethods:
         workspace_id: UUID | None = None,
     ) -> Message:
         """Append a user, AI (confidence 0-100, tool calls), teammate or system message."""
-        row = self.call(
+        row = await self._call(
             "add_conversation_message",
             conversation_id=conversation_id,
             role=role,
@@ -52,43 +128,45 @@ class ConversationMethods:
         )
         return Message.model_validate(row)
 
-    def get_conversation(
+    async def get_conversation(
         self, conversation_id: UUID, workspace_id: UUID | None = None
     ) -> Conversation:
         """The conversation as the runtime sees it (state, `ai_paused`, outcome)."""
         return Conversation.model_validate(
-            self.call(
+            await self._call(
                 "get_conversation", conversation_id=conversation_id, workspace_id=workspace_id
             )
         )
 
-    def request_human(self, conversation_id: UUID, workspace_id: UUID | None = None) -> int:
+    async def request_human(self, conversation_id: UUID, workspace_id: UUID | None = None) -> int:
         """The widget's "talk to a human" button; returns the escalation job's id."""
         return int(
-            self.call("request_human", conversation_id=conversation_id, workspace_id=workspace_id)
+            await self._call(
+                "request_human", conversation_id=conversation_id, workspace_id=workspace_id
+            )
         )
 
-    def conversation_heartbeat(
+    async def conversation_heartbeat(
         self, conversation_id: UUID, workspace_id: UUID | None = None
     ) -> str:
         """The user is active (the Live Feed's pulsing indicator); returns the stored time."""
         return str(
-            self.call(
+            await self._call(
                 "conversation_heartbeat", conversation_id=conversation_id, workspace_id=workspace_id
             )
         )
 
-    def set_widget_open(
+    async def set_widget_open(
         self, conversation_id: UUID, open: bool, workspace_id: UUID | None = None
     ) -> list[Message]:
         """The widget opened or closed. Opening returns the replies queued while it was closed,
         oldest first; they come back on every opening until `acknowledge_widget_replies`."""
-        rows = self.call(
+        rows = await self._call(
             "set_widget_open", conversation_id=conversation_id, open=open, workspace_id=workspace_id
         )
         return [Message.model_validate(row) for row in rows or []]
 
-    def acknowledge_widget_replies(
+    async def acknowledge_widget_replies(
         self,
         conversation_id: UUID,
         message_ids: list[UUID],
@@ -97,7 +175,7 @@ class ConversationMethods:
         """The customer has seen these delivered replies: they leave the queue. Returns how many
         did (ids no longer queued are ignored, so a retry is harmless)."""
         return int(
-            self.call(
+            await self._call(
                 "acknowledge_widget_replies",
                 conversation_id=conversation_id,
                 message_ids=message_ids,
@@ -105,7 +183,7 @@ class ConversationMethods:
             )
         )
 
-    def conversation_updates(
+    async def conversation_updates(
         self,
         conversation_id: UUID,
         after_seq: int = 0,
@@ -115,7 +193,7 @@ class ConversationMethods:
         """What happened since `after_seq`, gap-free: `{"events": [{seq, event, data, message?}],
         "after_seq": next cursor, "more": page was full}` (conversation events and the messages
         the customer sees). For a runtime that cannot join Realtime."""
-        result: dict[str, Any] = self.call(
+        result: dict[str, Any] = await self._call(
             "conversation_updates",
             conversation_id=conversation_id,
             after_seq=after_seq,
@@ -124,7 +202,7 @@ class ConversationMethods:
         )
         return result
 
-    def identify_visitor(
+    async def identify_visitor(
         self,
         workspace_id: UUID,
         anonymous_id: str,
@@ -134,7 +212,7 @@ class ConversationMethods:
         external_id: str | None = None,
     ) -> dict[str, Any]:
         """Re-link an anonymous visitor's conversations, tickets and messages to a contact."""
-        result: dict[str, Any] = self.call(
+        result: dict[str, Any] = await self._call(
             "identify_visitor",
             workspace_id=workspace_id,
             anonymous_id=anonymous_id,
@@ -145,16 +223,16 @@ class ConversationMethods:
         )
         return result
 
-    def escalation_context(
+    async def escalation_context(
         self, conversation_id: UUID, message_id: UUID | None = None
-    ) -> dict[str, Any] | None:
+    ) -> EscalationContext | None:
         """What the escalation worker decides on; None when there is nothing left to decide."""
-        result: dict[str, Any] | None = self.call(
+        context = await self._call(
             "escalation_context", conversation_id=conversation_id, message_id=message_id
         )
-        return result
+        return None if context is None else EscalationContext.model_validate(context)
 
-    def escalate_conversation(
+    async def escalate_conversation(
         self,
         conversation_id: UUID,
         reason: str,
@@ -163,7 +241,7 @@ class ConversationMethods:
         workspace_id: UUID | None = None,
     ) -> Ticket:
         """Open (once) the conversation's ticket and complete it as Escalated."""
-        row = self.call(
+        row = await self._call(
             "escalate_conversation",
             conversation_id=conversation_id,
             reason=reason,
@@ -173,12 +251,30 @@ class ConversationMethods:
         )
         return Ticket.model_validate(row)
 
-    def take_over(self, conversation_id: UUID) -> Ticket:
+    async def take_over(self, conversation_id: UUID) -> Ticket:
         """Pause the AI and take the conversation's ticket, In Progress, as the signed-in teammate."""
-        return Ticket.model_validate(self.call("take_over", conversation_id=conversation_id))
+        return Ticket.model_validate(await self._call("take_over", conversation_id=conversation_id))
 
-    def pass_back_to_ai(self, conversation_id: UUID) -> Conversation:
+    async def pass_back_to_ai(self, conversation_id: UUID) -> Conversation:
         """Let the AI answer again on a live conversation."""
         return Conversation.model_validate(
-            self.call("pass_back_to_ai", conversation_id=conversation_id)
+            await self._call("pass_back_to_ai", conversation_id=conversation_id)
         )
+
+    async def list_conversations(
+        self,
+        workspace_id: UUID | None = None,
+        view: Literal["live", "completed"] | None = None,
+        before: datetime | None = None,
+        before_id: UUID | None = None,
+        limit: int | None = None,
+    ) -> list[ConversationFeedRow]:
+        rows = await self._call(
+            "list_conversations",
+            workspace_id=workspace_id,
+            view=view,
+            before=before,
+            before_id=before_id,
+            limit=limit,
+        )
+        return [ConversationFeedRow.model_validate(row) for row in rows or []]
