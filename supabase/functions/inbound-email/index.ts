@@ -178,8 +178,8 @@ async function store(provider: Provider, delivery: Stored) {
   const base = `${provider}/${day}/${id}`;
   let bytes = delivery.bytes;
   if (delivery.format === "form") {
-    // Form posts are kept as sent (fields + files), and rebuilt into MIME by the worker with the
-    // same code the Python reference uses.
+    // Form posts are kept as sent (fields + files) and rebuilt into MIME by the worker
+    // (halo_supabase/email/webhooks.py).
     const files: { field: string; filename: string; content_type: string; path: string }[] = [];
     for (const file of delivery.files ?? []) {
       const filePath: string = `${base}.files/${files.length}`;
