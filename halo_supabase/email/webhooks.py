@@ -7,7 +7,7 @@ the email worker rebuilds it here. Every provider's payload becomes one `Inbound
 
 Rules:
 
-* **Size**: a payload whose raw message exceeds `MAX_RAW_BYTES` (25 MB, the providers' own limit)
+* **Size**: a payload whose raw message exceeds `MESSAGE_MAX_BYTES` (`halo_supabase/limits.py`)
   is refused with `WebhookPayloadError` before any parsing.
 * **Mailgun**: `body-mime` (MIME mode) is taken as is. Otherwise (forward mode) the message is
   rebuilt from `message-headers` (a JSON list of [name, value]), `body-plain`, `body-html` and the
@@ -47,9 +47,9 @@ from typing import Literal
 from halo_supabase.email.charsets import decode_bytes
 from halo_supabase.email.headers import one_line, safe_content_type
 from halo_supabase.errors import WebhookPayloadError
+from halo_supabase.limits import MESSAGE_MAX_BYTES
 
 __all__ = [
-    "MAX_RAW_BYTES",
     "InboundEmail",
     "UploadedFile",
     "mailgun_email",
@@ -60,7 +60,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MAX_RAW_BYTES = 25 * 1024 * 1024
 _FIELD_NAME = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")  # RFC 5322 ftext
 _STRUCTURAL = {"content-type", "content-transfer-encoding", "mime-version", "content-disposition"}
 
@@ -87,9 +86,9 @@ class InboundEmail:
 
 
 def _checked(raw: bytes) -> bytes:
-    if len(raw) > MAX_RAW_BYTES:
+    if len(raw) > MESSAGE_MAX_BYTES:
         raise WebhookPayloadError(
-            f"the message is {len(raw)} bytes; the limit is {MAX_RAW_BYTES}. "
+            f"the message is {len(raw)} bytes; the limit is {MESSAGE_MAX_BYTES}. "
             "Ask the sender to share large files by link."
         )
     return raw

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from halo_supabase.email.parse import parse_email
 from halo_supabase.email.webhooks import (
-    MAX_RAW_BYTES,
     UploadedFile,
     mailgun_email,
     postmark_email,
@@ -17,6 +16,7 @@ from halo_supabase.email.webhooks import (
     sendgrid_email,
 )
 from halo_supabase.errors import WebhookPayloadError
+from halo_supabase.limits import MESSAGE_MAX_BYTES
 
 
 def test_mailgun_mime_mode_is_taken_as_is() -> None:
@@ -134,7 +134,7 @@ def test_sendgrid_raw_and_parsed_modes() -> None:
 
 def test_oversize_and_malformed_payloads_are_refused() -> None:
     with pytest.raises(WebhookPayloadError, match="limit"):
-        raw_email(b"x" * (MAX_RAW_BYTES + 1))
+        raw_email(b"x" * (MESSAGE_MAX_BYTES + 1))
     with pytest.raises(WebhookPayloadError, match="message-headers"):
         mailgun_email({"message-headers": "[not json"})
 

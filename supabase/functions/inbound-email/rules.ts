@@ -2,7 +2,6 @@
 // implementation of these checks; the Mailgun signature is tested against the shared vectors
 // (tests/fixtures/webhooks/mailgun_signatures.json, run by rules_test.ts and from pytest).
 
-export const MAX_RAW_BYTES = 25 * 1024 * 1024;
 export const MAILGUN_MAX_AGE_SECONDS = 300;
 
 export type SignatureProblem = "malformed" | "stale" | "bad-signature";
