@@ -94,7 +94,7 @@ async def handle(context: JobContext) -> None:
                 "inline": attachment.inline,
             }
         )
-    automatic = first.document["kind"] in ("auto_reply", "bounce")
+    automatic = first.classification.kind.automatic
     document = {
         **first.document,
         "attachments": attachments,
