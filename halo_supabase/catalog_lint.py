@@ -7,9 +7,10 @@ finding per offending object. The test suite requires zero findings for the proj
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 import psycopg
+
+from halo_supabase.sql_files import load_script
 
 __all__ = ["CHECKS", "Finding", "lint"]
 
@@ -38,11 +39,8 @@ class Finding:
         return f"{self.check}: {self.object} ({self.detail})"
 
 
-def _query() -> str:
-    return resources.files("halo_supabase").joinpath("sql/catalog_lint.sql").read_text("utf-8")
-
-
 def lint(conn: psycopg.Connection[tuple[object, ...]]) -> list[Finding]:
     """Every finding in the database `conn` is connected to, ordered by check and object."""
-    rows = conn.execute(_query().encode("utf-8")).fetchall()
+    query = load_script("halo_supabase", "catalog_lint.sql")
+    rows = conn.execute(query.encode("utf-8")).fetchall()
     return [Finding(str(check), str(obj), str(detail)) for check, obj, detail in rows]

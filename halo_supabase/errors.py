@@ -12,7 +12,6 @@ what went wrong and what to do about it::
     ├── MigrationError              a migration or seed failed and was rolled back (file and line)
     ├── DatabaseTestError           pgTAP cannot run (extension missing, psql missing)
     ├── WebhookError                an inbound email webhook was refused
-    │   ├── WebhookSignatureError       signature malformed, stale, wrong or replayed (`reason`)
     │   └── WebhookPayloadError         the payload is malformed or too large
     ├── InboundApplyError           the database refused to apply one inbound email of a group
     ├── AIProviderError             the AI provider failed (bad key, timeout, rate limit, bad output)
@@ -39,7 +38,6 @@ __all__ = [
     "PostgresStartError",
     "WebhookError",
     "WebhookPayloadError",
-    "WebhookSignatureError",
 ]
 
 
@@ -95,18 +93,6 @@ class DatabaseTestError(HaloError):
 
 class WebhookError(HaloError):
     """An inbound email webhook was refused; the edge function answers with a non-retry status."""
-
-
-class WebhookSignatureError(WebhookError):
-    """The webhook signature failed; `reason` is malformed, stale, bad-signature or replayed."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(
-            f"webhook signature refused ({reason}). Check the provider's signing key in the "
-            "inbox settings and that this server's clock is right (timestamps older than five "
-            "minutes are refused)."
-        )
 
 
 class WebhookPayloadError(WebhookError):

@@ -21,6 +21,7 @@ from postgrest import APIError
 from halo_supabase.client import HaloClient
 from halo_supabase.errors import JobError, LeaseLostError
 from halo_supabase.grouped_calls import GroupedCall
+from halo_supabase.limits import JOB_BATCH_MAX
 from halo_supabase.models import Job, JobState
 
 __all__ = ["CompletionBatcher", "JobQueue"]
@@ -130,7 +131,7 @@ class CompletionBatcher:
     unreachable, ...) to every job of a failed call, which may retry.
     """
 
-    MAX_BATCH = 1000
+    MAX_BATCH = JOB_BATCH_MAX
 
     def __init__(self, queue: JobQueue) -> None:
         self._queue = queue

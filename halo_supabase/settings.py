@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from halo_supabase.errors import ConfigError
+from halo_supabase.limits import JOB_BATCH_MAX, JOB_LEASE_MAX_SECONDS
 
 __all__ = [
     "LOCAL_ANON_KEY",
@@ -78,8 +79,10 @@ class Settings(BaseSettings):
 
     # Worker runtime (`halo worker`): per worker process and job kind.
     worker_concurrency: int = Field(4, alias="HALO_WORKER_CONCURRENCY", ge=1, le=256)
-    worker_batch: int = Field(10, alias="HALO_WORKER_BATCH", ge=1, le=1000)
-    worker_lease_seconds: int = Field(60, alias="HALO_WORKER_LEASE_SECONDS", ge=3, le=86400)
+    worker_batch: int = Field(10, alias="HALO_WORKER_BATCH", ge=1, le=JOB_BATCH_MAX)
+    worker_lease_seconds: int = Field(
+        60, alias="HALO_WORKER_LEASE_SECONDS", ge=3, le=JOB_LEASE_MAX_SECONDS
+    )
     worker_poll_seconds: float = Field(2.0, alias="HALO_WORKER_POLL_SECONDS", gt=0, le=300)
     worker_shutdown_grace_seconds: float = Field(
         10.0, alias="HALO_WORKER_SHUTDOWN_GRACE_SECONDS", ge=0, le=3600

@@ -1,24 +1,22 @@
 """`halo seed --tickets N`: realistic data volume for benchmarks and query plans.
 
 The work is one SQL file (`sql/volume_seed.sql`) of set-based steps run in a single transaction;
-this module splits it into its `-- step:` blocks, runs them in order and times each, so the
+this module reads its named steps (`-- name:` blocks), runs them in order and times each, so the
 command can show progress and docs/performance.md can quote the numbers.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 
 import psycopg
 
-__all__ = ["VolumeSeedResult", "seed_volume", "steps"]
+from halo_supabase.sql_files import load_queries
 
-_STEP = re.compile(r"^-- step: (\w+)\s*$", re.MULTILINE)
+__all__ = ["VolumeSeedResult", "seed_volume", "steps"]
 
 
 @dataclass
@@ -36,11 +34,8 @@ class VolumeSeedResult:
 
 
 def steps() -> list[tuple[str, str]]:
-    """The (name, SQL) blocks of the seed script, in order."""
-    text = resources.files("halo_supabase").joinpath("sql/volume_seed.sql").read_text("utf-8")
-    parts = _STEP.split(text)
-    # parts = [preamble, name1, body1, name2, body2, ...]
-    return [(parts[i], parts[i + 1]) for i in range(1, len(parts), 2)]
+    """The (name, SQL) steps of the seed script, in order."""
+    return list(load_queries("halo_supabase", "volume_seed.sql").items())
 
 
 def seed_volume(

@@ -165,7 +165,7 @@ class EmailInbound:
                     inline=attachment.inline,
                 )
             )
-        automatic = first.document.kind in ("auto_reply", "bounce")
+        automatic = first.classification.kind.automatic
         document = first.document.model_copy(
             update={
                 "attachments": attachments,

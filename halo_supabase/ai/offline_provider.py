@@ -52,7 +52,7 @@ class OfflineProvider:
         return default_model().score(text)
 
     async def classify_spam(self, email: EmailForSpam) -> SpamVerdict:
-        score, reasons = spam_score(email.sender, email.subject, email.body, email.headers)
+        score, reasons = spam_score(email.sender, email.subject, email.body)
         return SpamVerdict(is_spam=score >= SPAM_THRESHOLD, score=score, reasons=reasons)
 
     async def draft_reply(

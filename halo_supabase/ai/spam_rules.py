@@ -3,6 +3,8 @@
 Support inboxes mostly receive legitimate mail; the costly mistake is hiding a customer in Spam.
 So each rule adds a modest weight and an email is spam only when several agree (score >= 0.6).
 The email worker applies workspace rules and trusted senders before this, per the product spec.
+List and bulk mail (Precedence, List-Unsubscribe) is not a rule here: `email/classify.py` decides
+what mail is automatic, and automatic mail is never marked spam.
 """
 
 from __future__ import annotations
@@ -54,12 +56,9 @@ _PITCH = (
     "hai vinto",
     "je hebt gewonnen",
 )
-_BULK_HEADERS = ("list-unsubscribe", "precedence")
 
 
-def spam_score(
-    sender: str, subject: str, body: str, headers: dict[str, str]
-) -> tuple[float, list[str]]:
+def spam_score(sender: str, subject: str, body: str) -> tuple[float, list[str]]:
     """Score in 0..1 and the stable codes of the rules that fired."""
     text = normalize(f"{subject}\n{body}")
     reasons: list[tuple[str, float]] = []
@@ -76,13 +75,6 @@ def spam_score(
         reasons.append(("shouting_subject", 0.2))
     if subject.count("!") >= 2 or "$$$" in subject:
         reasons.append(("excited_subject", 0.15))
-    lowered = {k.lower(): v.lower() for k, v in headers.items()}
-    if any(h in lowered for h in _BULK_HEADERS) and lowered.get("precedence", "bulk") in (
-        "bulk",
-        "list",
-        "junk",
-    ):
-        reasons.append(("bulk_mail", 0.2))
     if "@" not in sender or sender.rsplit("@", 1)[-1].count(".") == 0:
         reasons.append(("odd_sender", 0.15))
     score = min(1.0, sum(weight for _, weight in reasons))

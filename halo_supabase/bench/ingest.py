@@ -88,9 +88,10 @@ class Stack:
         apply_seed(db, self.settings.supabase_dir / "seed.sql")
         functions = self.home / "project" / "supabase" / "functions"
         functions.mkdir(parents=True, exist_ok=True)
-        link = functions / "inbound-email"
-        if not link.exists():
-            link.symlink_to(self.settings.supabase_dir / "functions" / "inbound-email")
+        for name in ("inbound-email", "_shared"):
+            link = functions / name
+            if not link.exists():
+                link.symlink_to(self.settings.supabase_dir / "functions" / name)
         (functions / ".env").write_text(f"MAILGUN_WEBHOOK_SIGNING_KEY={self.signing_key}\n")
         (functions.parent / "config.toml").write_text(
             (self.settings.supabase_dir / "config.toml").read_text()

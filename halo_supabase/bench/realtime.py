@@ -28,22 +28,11 @@ from halo_supabase.bench.scratch import ScratchStack, scratch_stack
 from halo_supabase.bench.stats import percentiles
 from halo_supabase.local.gateway.credentials import TokenService
 from halo_supabase.settings import Settings
+from halo_supabase.sql_files import load_script
 
 __all__ = ["run_realtime_benchmark"]
 
 TOPIC = "realtime:bench"
-SCHEMA_SQL = """
-create schema if not exists bench_rt;
-grant usage on schema bench_rt to authenticated;
-create table if not exists bench_rt.items (id bigint generated always as identity primary key,
-                                           seq int not null, body text);
-alter table bench_rt.items enable row level security;
-grant select on bench_rt.items to authenticated;
-drop policy if exists "signed-in users read items" on bench_rt.items;
-create policy "signed-in users read items" on bench_rt.items
-  for select to authenticated using ((select auth.uid()) is not null);
-alter publication supabase_realtime add table bench_rt.items;
-"""
 BINDING = {"event": "INSERT", "schema": "bench_rt", "table": "items"}
 # No fsync (durability is not measured), but synchronous_commit stays on: logical decoding only
 # sees WAL that was flushed, so asynchronous commit would add up to wal_writer_delay (200 ms).
@@ -243,7 +232,7 @@ def _seq_of_change(payload: dict[str, Any]) -> int:
 
 async def _measure(bench: Bench, sizes: Sequence[int], cycles: int) -> None:
     conn = await asyncpg.connect(bench.cluster.url())
-    await conn.execute(SCHEMA_SQL)
+    await conn.execute(load_script("halo_supabase.bench", "realtime_bench.sql"))
     table = Table(title="Realtime on the embedded gateway (V1 clients, one topic)")
     for column in (
         "subscribers",

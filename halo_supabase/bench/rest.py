@@ -13,7 +13,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +25,7 @@ from halo_supabase.bench.scratch import scratch_stack
 from halo_supabase.bench.stats import percentiles
 from halo_supabase.local.postgres import LocalCluster
 from halo_supabase.settings import LOCAL_ANON_KEY, Settings
+from halo_supabase.sql_files import load_script
 
 __all__ = ["run_rest_benchmark"]
 
@@ -233,9 +233,7 @@ def run_rest_benchmark(
 
     def load_bench_schema(cluster: LocalCluster) -> None:
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            conn.execute(
-                (resources.files("halo_supabase.bench") / "sql" / "rest_bench.sql").read_text()
-            )
+            conn.execute(load_script("halo_supabase.bench", "rest_bench.sql"))
             conn.execute("vacuum analyze")
 
     env = {"HALO_API_EXTRA_SCHEMAS": "bench"}

@@ -1,7 +1,6 @@
 """The email library: parse, classify, strip, thread, build replies, normalise webhooks.
 
-Pure Python, no database or network: the email worker and the edge function's reference
-implementation both build on it. Modules, one concept each:
+Pure Python, no database or network: the email worker builds on it. Modules, one concept each:
 
     message.py     the parsed-message model (ParsedEmail, Address, Attachment)
     charsets.py    bytes -> text for any declared (or broken) charset
@@ -12,7 +11,7 @@ implementation both build on it. Modules, one concept each:
     quotes.py      the new text vs. quoted history and signature
     threading.py   signed Message-IDs, reply addresses, ordered threading candidates
     outbound.py    a threaded reply as an EmailMessage
-    webhooks.py    Mailgun / Postmark / SendGrid payloads -> raw MIME; Mailgun signatures
+    webhooks.py    Mailgun / Postmark / SendGrid payloads -> raw MIME
 """
 
 from __future__ import annotations
@@ -40,14 +39,11 @@ from halo_supabase.email.threading import (
 )
 from halo_supabase.email.webhooks import (
     InboundEmail,
-    MemorySeenTokens,
-    SeenTokens,
     UploadedFile,
     mailgun_email,
     postmark_email,
     raw_email,
     sendgrid_email,
-    verify_mailgun_signature,
 )
 
 __all__ = [
@@ -60,10 +56,8 @@ __all__ = [
     "Forwarded",
     "InboundEmail",
     "Kind",
-    "MemorySeenTokens",
     "OutboundAttachment",
     "ParsedEmail",
-    "SeenTokens",
     "SenderIdentity",
     "StrippedText",
     "ThreadingCandidates",
@@ -82,7 +76,6 @@ __all__ = [
     "sendgrid_email",
     "strip_quotes",
     "threading_candidates",
-    "verify_mailgun_signature",
     "verify_message_id",
     "verify_reply_address",
 ]

@@ -1,7 +1,12 @@
 """What kind of mail this is: a bounce, an automatic reply, a forward, a reply or a new message.
 
-The kinds are checked in this order and the first one that applies wins (the TypeScript port and
-the worker rely on the same order):
+This module is the one place that decides whether mail is automatic (`Kind.automatic`: a bounce or
+an automatic reply, which includes list and bulk mail). Everything downstream reads that answer:
+the email worker (automatic mail is never spam and never acknowledged) and the database, which
+receives the kind (automatic mail never opens or reopens a ticket; `tests/db/test_automatic_mail.py`
+proves the database agrees with `Kind.automatic` for every kind).
+
+The kinds are checked in this order and the first one that applies wins:
 
 * **bounce** (never opens or reopens a ticket; updates recipient health):
   a `multipart/report` with `report-type=delivery-status` (RFC 3464/6522) or `feedback-report`
@@ -52,6 +57,11 @@ class Kind(StrEnum):
     FORWARD = "forward"
     REPLY = "reply"
     NEW = "new"
+
+    @property
+    def automatic(self) -> bool:
+        """Sent by a machine, not a person: it may join a thread but never opens or reopens one."""
+        return self in (Kind.BOUNCE, Kind.AUTO_REPLY)
 
 
 @dataclass(frozen=True, slots=True)

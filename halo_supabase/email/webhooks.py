@@ -1,21 +1,14 @@
-"""Inbound provider payloads -> raw MIME, and the Mailgun signature check.
+"""Inbound provider payloads -> raw MIME.
 
-The production entry point is the Deno edge function `inbound-email`; this module is the
-reference implementation it must match, and what the worker and the tests use. Every provider's
-payload becomes one `InboundEmail` whose `raw` is RFC 5322 bytes, so exactly one parser
-(parse.py) ever interprets mail.
+The Deno edge function `inbound-email` authenticates each delivery (the Mailgun signature,
+basic auth, the relay token: `supabase/functions/inbound-email/rules.ts`) and stores it as sent;
+the email worker rebuilds it here. Every provider's payload becomes one `InboundEmail` whose
+`raw` is RFC 5322 bytes, so exactly one parser (parse.py) ever interprets mail.
 
 Rules:
 
-* **Size**: a payload whose raw message exceeds `MAX_RAW_BYTES` (25 MB, the providers' own limit)
+* **Size**: a payload whose raw message exceeds `MESSAGE_MAX_BYTES` (`halo_supabase/limits.py`)
   is refused with `WebhookPayloadError` before any parsing.
-* **Mailgun signature** (`verify_mailgun_signature`): hex HMAC-SHA256 with the webhook signing
-  key over `timestamp + token` (concatenated, no separator), compared in constant time. Checks in
-  this order, each refusing with `WebhookSignatureError(reason)`: fields present and well-formed
-  ("malformed"); timestamp within `max_age` seconds of now, in either direction ("stale"); the
-  MAC ("bad-signature"); the token not seen before ("replayed"). Tokens are recorded only after
-  the MAC verified, so forged requests cannot fill the store, and kept for twice `max_age`, after
-  which the timestamp check refuses a replay anyway.
 * **Mailgun**: `body-mime` (MIME mode) is taken as is. Otherwise (forward mode) the message is
   rebuilt from `message-headers` (a JSON list of [name, value]), `body-plain`, `body-html` and the
   uploaded `attachment-N` files; `content-id-map` (JSON, "<cid>" -> "attachment-N") marks inline
@@ -24,7 +17,6 @@ Rules:
   `ToFull`, `CcFull`, `Subject`, `Date`, `ReplyTo`, `Headers` ([{Name, Value}]), `TextBody`,
   `HtmlBody` and `Attachments` ([{Name, Content (base64), ContentType, ContentID}]).
   `MessageID` is Postmark's own id: it becomes `provider_message_id`, never the Message-ID.
-  Postmark has no signature; the edge function checks basic auth.
 * **SendGrid**: raw mode's `email` field is taken as is; parsed mode is rebuilt from `headers`
   (the raw header block), `text`, `html`, `attachment-info` (JSON) and the `attachmentN` files;
   `envelope` (JSON {"to": [...], "from": ...}) gives the envelope recipients.
@@ -41,40 +33,33 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import logging
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
 from email.parser import Parser
-from hashlib import sha256
-from typing import Literal, Protocol
+from typing import Literal
 
 from halo_supabase.email.charsets import decode_bytes
 from halo_supabase.email.headers import one_line, safe_content_type
-from halo_supabase.errors import WebhookPayloadError, WebhookSignatureError
+from halo_supabase.errors import WebhookPayloadError
+from halo_supabase.limits import MESSAGE_MAX_BYTES
 
 __all__ = [
-    "MAX_RAW_BYTES",
     "InboundEmail",
-    "MemorySeenTokens",
-    "SeenTokens",
     "UploadedFile",
     "mailgun_email",
     "postmark_email",
     "raw_email",
     "sendgrid_email",
-    "verify_mailgun_signature",
 ]
 
 logger = logging.getLogger(__name__)
 
-MAX_RAW_BYTES = 25 * 1024 * 1024
 _FIELD_NAME = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")  # RFC 5322 ftext
 _STRUCTURAL = {"content-type", "content-transfer-encoding", "mime-version", "content-disposition"}
 
@@ -100,57 +85,10 @@ class InboundEmail:
     envelope_sender: str | None = None
 
 
-class SeenTokens(Protocol):
-    """Where used webhook tokens are remembered (a table in production, memory in tests)."""
-
-    def add(self, token: str, expires_at: float) -> bool:
-        """Record `token`; False if it was already recorded and has not expired."""
-        ...
-
-
-class MemorySeenTokens:
-    """An in-process SeenTokens, for tests and single-process local runs."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._tokens: dict[str, float] = {}
-
-    def add(self, token: str, expires_at: float) -> bool:
-        now = self._clock()
-        self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
-        if token in self._tokens:
-            return False
-        self._tokens[token] = expires_at
-        return True
-
-
-def verify_mailgun_signature(
-    signing_key: str,
-    timestamp: str,
-    token: str,
-    signature: str,
-    *,
-    seen: SeenTokens,
-    now: float | None = None,
-    max_age: int = 300,
-) -> None:
-    """Accept a Mailgun webhook or raise WebhookSignatureError (see the module rules)."""
-    if not (timestamp.isdigit() and token and re.fullmatch(r"[0-9a-fA-F]{64}", signature)):
-        raise WebhookSignatureError("malformed")
-    current = time.time() if now is None else now
-    if abs(current - int(timestamp)) > max_age:
-        raise WebhookSignatureError("stale")
-    expected = hmac.new(signing_key.encode(), (timestamp + token).encode(), sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.lower()):
-        raise WebhookSignatureError("bad-signature")
-    if not seen.add(token, current + 2 * max_age):
-        raise WebhookSignatureError("replayed")
-
-
 def _checked(raw: bytes) -> bytes:
-    if len(raw) > MAX_RAW_BYTES:
+    if len(raw) > MESSAGE_MAX_BYTES:
         raise WebhookPayloadError(
-            f"the message is {len(raw)} bytes; the limit is {MAX_RAW_BYTES}. "
+            f"the message is {len(raw)} bytes; the limit is {MESSAGE_MAX_BYTES}. "
             "Ask the sender to share large files by link."
         )
     return raw

@@ -16,11 +16,13 @@ import psycopg
 
 from halo_supabase.errors import DatabaseTestError
 from halo_supabase.local.postgres import PostgresBinaries
+from halo_supabase.sql_files import load_queries
 
 __all__ = ["TapResult", "discover_test_files", "ensure_pgtap", "run_test_file"]
 
 _RESULT = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$")
 _PLAN = re.compile(r"^1\.\.(\d+)")
+_SQL = load_queries("halo_supabase.local", "pgtap.sql")
 
 
 @dataclass
@@ -63,9 +65,7 @@ def discover_test_files(tests_dir: Path) -> list[Path]:
 def ensure_pgtap(db_url: str, binaries: PostgresBinaries) -> None:
     """Create the pgtap extension in `extensions`, or say how to install it."""
     with psycopg.connect(db_url, autocommit=True) as conn:
-        available = conn.execute(
-            "select exists (select 1 from pg_available_extensions where name = 'pgtap')"
-        ).fetchone()
+        available = conn.execute(_SQL["pgtap_available"]).fetchone()
         if not available or not available[0]:
             major = binaries.major_version
             raise DatabaseTestError(
@@ -73,7 +73,7 @@ def ensure_pgtap(db_url: str, binaries: PostgresBinaries) -> None:
                 f"`apt-get install postgresql-{major}-pgtap` (`make test` does this), or set "
                 "HALO_POSTGRES_BINARIES=system to use a PostgreSQL that has it."
             )
-        conn.execute("create extension if not exists pgtap with schema extensions")
+        conn.execute(_SQL["create_pgtap"])
 
 
 def run_test_file(path: Path, db_url: str, binaries: PostgresBinaries) -> TapResult:

@@ -26,6 +26,7 @@ from hashlib import sha256
 from pathlib import Path
 
 import psycopg
+from psycopg.sql import SQL, Identifier
 
 from halo_supabase.errors import (
     LocalStackError,
@@ -33,6 +34,7 @@ from halo_supabase.errors import (
     PostgresBinariesNotFound,
     PostgresStartError,
 )
+from halo_supabase.sql_files import load_queries
 
 __all__ = [
     "ClusterStatus",
@@ -46,6 +48,7 @@ SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "postgres"
 # Hosted Supabase runs 15 and 17; prefer those when several system versions are installed.
 _PREFERRED_MAJORS = (15, 17)
+_SQL = load_queries("halo_supabase.local", "databases.sql")
 
 
 @dataclass(frozen=True)
@@ -462,10 +465,6 @@ class LocalCluster:
     def recreate_database(self, dbname: str = "postgres") -> None:
         """Drop and create `dbname` empty, closing its connections first."""
         with psycopg.connect(self.url("template1"), autocommit=True) as conn:
-            conn.execute(
-                "select pg_terminate_backend(pid) from pg_stat_activity "
-                "where datname = %s and pid <> pg_backend_pid()",
-                (dbname,),
-            )
-            conn.execute(f'drop database if exists "{dbname}" with (force)')
-            conn.execute(f'create database "{dbname}"')
+            conn.execute(_SQL["close_connections"], (dbname,))
+            for name in ("drop_database", "create_database"):
+                conn.execute(SQL(_SQL[name]).format(database=Identifier(dbname)))

@@ -9,9 +9,9 @@
 -- message can name its ticket without a join.
 --
 -- Parameters arrive as settings: halo_seed.run (a short tag making ids and emails unique per run)
--- and halo_seed.tickets. Each `-- step:` block is timed and reported separately.
+-- and halo_seed.tickets. Each named step is timed and reported separately.
 
--- step: workspaces
+-- name: workspaces
 create temporary table seed_workspaces on commit drop as
 with shares as (
   select k, 1.0 / k as weight from generate_series(1, 99) k
@@ -48,7 +48,7 @@ select id from seed_workspaces;
 insert into halo.workspace_settings (workspace_id, auto_assign_on_reply)
 select id, k % 2 = 0 from seed_workspaces;
 
--- step: teammates
+-- name: teammates
 -- Five per workspace: super admin, admin, and members with manage, reply and view.
 insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 select md5(current_setting('halo_seed.run') || ':u:' || w.k || ':' || m)::uuid,
@@ -64,7 +64,7 @@ select w.id, md5(current_setting('halo_seed.run') || ':u:' || w.k || ':' || m)::
        (array['Ada', 'Ben', 'Cleo', 'Dev', 'Eli'])[m + 1]
 from seed_workspaces w cross join generate_series(0, 4) m;
 
--- step: contacts
+-- name: contacts
 -- One contact per three tickets.
 insert into halo.contacts (id, workspace_id, external_id, email, name, traits, first_seen_at, last_seen_at, created_at, updated_at)
 select md5(current_setting('halo_seed.run') || ':c:' || w.k || ':' || c)::uuid, w.id,
@@ -74,7 +74,7 @@ select md5(current_setting('halo_seed.run') || ':c:' || w.k || ':' || c)::uuid, 
        now() - interval '3 years', now() - interval '1 day' * (c % 90), now() - interval '3 years', now()
 from seed_workspaces w cross join generate_series(1, greatest(1, w.tickets / 3)) c;
 
--- step: tickets
+-- name: tickets
 insert into halo.tickets (
   id, workspace_id, number, subject, status_category, priority, resolved_by, resolved_at,
   snoozed_until, category, source, channel, assignee_id, contact_id, labels, first_response_at,
@@ -116,7 +116,7 @@ cross join lateral (
          end::halo.resolver as resolved_by
 ) s;
 
--- step: messages
+-- name: messages
 -- The customer opens by email; customer and teammates then alternate, with an internal note on
 -- every fifth message. Rows go in ticket-id order with ids made of the ticket's id and the
 -- message's position, so the primary key and the thread index grow at their right edge instead
@@ -152,9 +152,9 @@ cross join lateral (
               else 'teammate' end as role
 ) r;
 
--- step: counts
+-- name: counts
 -- The sidebar counts (halo.ticket_count_deltas) of the workspaces seeded with triggers off.
 select halo.recount_tickets(id) from seed_workspaces;
 
--- step: analyze
+-- name: analyze
 analyze halo.workspaces, halo.members, halo.contacts, halo.tickets, halo.messages;

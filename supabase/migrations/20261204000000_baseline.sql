@@ -982,6 +982,7 @@ as $$
 declare
   claimed bigint[];
 begin
+  -- JOB_BATCH_MAX and JOB_LEASE_MAX_SECONDS, declared in halo_supabase/limits.py (tests/db/test_limits.py).
   if p_batch is null or p_batch not between 1 and 1000 then
     raise exception 'p_batch must be between 1 and 1000, got %', p_batch using errcode = '22023';
   end if;
@@ -2954,7 +2955,7 @@ as $$
 declare
   from_customer boolean := new.author_kind = 'customer' and new.kind in ('chat', 'email');
   -- Bounces and auto-replies (marked by the email worker) join a thread but never reopen it.
-  automatic boolean := coalesce(new.email_headers->>'halo_kind', '') in ('auto_reply', 'bounce');
+  automatic boolean := halo.is_automatic_email(new.email_headers->>'halo_kind');
   public_reply boolean := new.direction = 'outbound' and new.kind in ('chat', 'email');
   auto_assign boolean := false;
   ticket halo.tickets;
@@ -3031,6 +3032,20 @@ create trigger messages_created
 -- row-level security ------------------------------------------------------------------------------
 
 alter table halo.messages enable row level security;
+
+-- helpers -----------------------------------------------------------------------------------------
+
+-- Whether an inbound email of this kind (the email worker's classification) is automatic mail:
+-- auto-replies and bounces open no ticket and reopen none. The SQL face of `Kind.automatic` in
+-- halo_supabase/email/classify.py, which decides it; tests/db/test_automatic_mail.py holds the
+-- two equal for every kind.
+create function halo.is_automatic_email(p_kind text) returns boolean
+language sql immutable
+set search_path = ''
+as $$
+  select coalesce(p_kind in ('auto_reply', 'bounce'), false)
+$$;
+grant execute on function halo.is_automatic_email(text) to authenticated, service_role;
 
 -- policies ----------------------------------------------------------------------------------------
 
@@ -4741,6 +4756,8 @@ create table halo.inbound_emails (
   -- worker. Either way the raw message is stored before the webhook is answered 2xx.
   storage_path text check (length(storage_path) between 1 and 1000),
   payload_format text not null check (payload_format in ('mime', 'form', 'json')),
+  -- MESSAGE_MAX_BYTES and INLINE_RAW_MAX_BYTES below are declared in halo_supabase/limits.py;
+  -- tests/db/test_limits.py holds these literals equal to them.
   size_bytes integer not null check (size_bytes between 0 and 26214400),
   state text not null default 'received'
     check (state in ('received', 'applied', 'duplicate', 'ignored', 'unroutable')),
@@ -4769,6 +4786,7 @@ create table halo.email_secrets (
 );
 
 -- Private: raw deliveries hold customer data; only the service role (bypassing RLS) reads them.
+-- The size limit is MESSAGE_MAX_BYTES (halo_supabase/limits.py; tests/db/test_limits.py).
 insert into storage.buckets (id, name, public, file_size_limit)
 values ('inbound-email', 'inbound-email', false, 26214400)
 on conflict (id) do nothing;
@@ -4942,7 +4960,7 @@ begin
     raise exception 'pass either p_storage_path (bytes in Storage) or p_raw (the payload inline)'
       using errcode = '22023';
   end if;
-  if octet_length(p_raw) > 65536 then
+  if octet_length(p_raw) > 65536 then  -- INLINE_RAW_MAX_BYTES, halo_supabase/limits.py
     raise exception 'p_raw is % bytes; payloads over 64 KiB go to Storage (p_storage_path)',
       octet_length(p_raw) using errcode = '22023';
   end if;
@@ -5010,7 +5028,7 @@ set search_path = ''
 as $$
 declare
   delivery halo.inbound_emails;
-  automatic boolean := p_email->>'kind' in ('auto_reply', 'bounce');
+  automatic boolean := halo.is_automatic_email(p_email->>'kind');
   sender text := lower(p_email->>'from_email');
   customer text := lower(coalesce(p_email->>'customer_email', p_email->>'from_email'));
   contact uuid;

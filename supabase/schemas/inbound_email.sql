@@ -52,6 +52,8 @@ create table halo.inbound_emails (
   -- worker. Either way the raw message is stored before the webhook is answered 2xx.
   storage_path text check (length(storage_path) between 1 and 1000),
   payload_format text not null check (payload_format in ('mime', 'form', 'json')),
+  -- MESSAGE_MAX_BYTES and INLINE_RAW_MAX_BYTES below are declared in halo_supabase/limits.py;
+  -- tests/db/test_limits.py holds these literals equal to them.
   size_bytes integer not null check (size_bytes between 0 and 26214400),
   state text not null default 'received'
     check (state in ('received', 'applied', 'duplicate', 'ignored', 'unroutable')),
@@ -80,6 +82,7 @@ create table halo.email_secrets (
 );
 
 -- Private: raw deliveries hold customer data; only the service role (bypassing RLS) reads them.
+-- The size limit is MESSAGE_MAX_BYTES (halo_supabase/limits.py; tests/db/test_limits.py).
 insert into storage.buckets (id, name, public, file_size_limit)
 values ('inbound-email', 'inbound-email', false, 26214400)
 on conflict (id) do nothing;
@@ -253,7 +256,7 @@ begin
     raise exception 'pass either p_storage_path (bytes in Storage) or p_raw (the payload inline)'
       using errcode = '22023';
   end if;
-  if octet_length(p_raw) > 65536 then
+  if octet_length(p_raw) > 65536 then  -- INLINE_RAW_MAX_BYTES, halo_supabase/limits.py
     raise exception 'p_raw is % bytes; payloads over 64 KiB go to Storage (p_storage_path)',
       octet_length(p_raw) using errcode = '22023';
   end if;
@@ -321,7 +324,7 @@ set search_path = ''
 as $$
 declare
   delivery halo.inbound_emails;
-  automatic boolean := p_email->>'kind' in ('auto_reply', 'bounce');
+  automatic boolean := halo.is_automatic_email(p_email->>'kind');
   sender text := lower(p_email->>'from_email');
   customer text := lower(coalesce(p_email->>'customer_email', p_email->>'from_email'));
   contact uuid;

@@ -189,6 +189,7 @@ as $$
 declare
   claimed bigint[];
 begin
+  -- JOB_BATCH_MAX and JOB_LEASE_MAX_SECONDS, declared in halo_supabase/limits.py (tests/db/test_limits.py).
   if p_batch is null or p_batch not between 1 and 1000 then
     raise exception 'p_batch must be between 1 and 1000, got %', p_batch using errcode = '22023';
   end if;

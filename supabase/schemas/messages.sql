@@ -147,7 +147,7 @@ as $$
 declare
   from_customer boolean := new.author_kind = 'customer' and new.kind in ('chat', 'email');
   -- Bounces and auto-replies (marked by the email worker) join a thread but never reopen it.
-  automatic boolean := coalesce(new.email_headers->>'halo_kind', '') in ('auto_reply', 'bounce');
+  automatic boolean := halo.is_automatic_email(new.email_headers->>'halo_kind');
   public_reply boolean := new.direction = 'outbound' and new.kind in ('chat', 'email');
   auto_assign boolean := false;
   ticket halo.tickets;
@@ -224,6 +224,20 @@ create trigger messages_created
 -- row-level security ------------------------------------------------------------------------------
 
 alter table halo.messages enable row level security;
+
+-- helpers -----------------------------------------------------------------------------------------
+
+-- Whether an inbound email of this kind (the email worker's classification) is automatic mail:
+-- auto-replies and bounces open no ticket and reopen none. The SQL face of `Kind.automatic` in
+-- halo_supabase/email/classify.py, which decides it; tests/db/test_automatic_mail.py holds the
+-- two equal for every kind.
+create function halo.is_automatic_email(p_kind text) returns boolean
+language sql immutable
+set search_path = ''
+as $$
+  select coalesce(p_kind in ('auto_reply', 'bounce'), false)
+$$;
+grant execute on function halo.is_automatic_email(text) to authenticated, service_role;
 
 -- policies ----------------------------------------------------------------------------------------
 

@@ -37,7 +37,8 @@ def functions_project(root: Path) -> Path:
     """A Supabase project folder whose functions are the repository's, with a test `.env`."""
     functions = root / "supabase" / "functions"
     functions.mkdir(parents=True)
-    (functions / "inbound-email").symlink_to(REPO / "supabase" / "functions" / "inbound-email")
+    for name in ("inbound-email", "_shared"):
+        (functions / name).symlink_to(REPO / "supabase" / "functions" / name)
     (functions / ".env").write_text(
         f"MAILGUN_WEBHOOK_SIGNING_KEY={SIGNING_KEY}\n"
         f"INBOUND_BASIC_AUTH={BASIC_AUTH}\n"

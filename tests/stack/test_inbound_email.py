@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from halo_supabase.email import make_reply_address
+from halo_supabase.limits import INLINE_RAW_MAX_BYTES, MESSAGE_MAX_BYTES
 from tests.stack.conftest import Stack
 from tests.stack.email_support import (
     CORPUS,
@@ -165,7 +166,7 @@ async def test_bad_signatures_replays_and_oversize_posts_are_refused_and_not_sto
         replay = await post_mailgun(http, email_gateway, once)
         assert (replay.status_code, replay.json()["error"]) == (406, "replayed")
 
-        huge = signed_fields(inbox.address, **{"body-mime": "x" * (26 * 1024 * 1024)})
+        huge = signed_fields(inbox.address, **{"body-mime": "x" * (MESSAGE_MAX_BYTES + 1)})
         assert (await post_mailgun(http, email_gateway, huge)).status_code == 406
 
         unauthorized = await http.post(
@@ -350,3 +351,24 @@ async def test_small_text_mail_is_stored_inline_and_the_rest_in_storage(
         for body, _ in thread(stack.db_url, ticket_id)
     ]
     assert sorted(bodies) == ["Café", "Short question. Grüße!"]
+
+
+async def test_the_edge_function_keeps_inline_exactly_up_to_the_declared_limit(
+    stack: Stack, email_gateway: str
+) -> None:
+    from tests.stack.email_support import RELAY_TOKEN
+
+    inbox = new_inbox(stack.db_url)
+    header = message("ed@customer.example", inbox.address, "Edge", "")
+    async with httpx.AsyncClient(timeout=60) as http:
+        for size in (INLINE_RAW_MAX_BYTES, INLINE_RAW_MAX_BYTES + 1):
+            raw = header + "x" * (size - len(header.encode()))
+            assert len(raw.encode()) == size
+            sent = await http.post(
+                f"{email_gateway}/functions/v1/inbound-email/raw",
+                params={"to": inbox.address},
+                content=raw.encode(),
+                headers={"Authorization": f"Bearer {RELAY_TOKEN}"},
+            )
+            assert sent.status_code == 200, sent.text
+    assert stored_where(stack.db_url, inbox.address) == [(True, 0), (False, 1)]

@@ -15,7 +15,13 @@
 // Secrets (supabase/functions/.env locally, `supabase secrets set` on a project):
 //   MAILGUN_WEBHOOK_SIGNING_KEY, INBOUND_BASIC_AUTH ("user:password"), INBOUND_RELAY_TOKEN.
 import { createClient } from "npm:@supabase/supabase-js@2";
-import { basicAuthMatches, bearerMatches, mailgunSignatureProblem, MAX_RAW_BYTES } from "./rules.ts";
+import { INLINE_RAW_MAX_BYTES, MESSAGE_MAX_BYTES } from "../_shared/limits.ts";
+import {
+  basicAuthMatches,
+  bearerMatches,
+  MAILGUN_MAX_AGE_SECONDS,
+  mailgunSignatureProblem,
+} from "./rules.ts";
 
 type Provider = "mailgun" | "postmark" | "sendgrid" | "raw";
 type Format = "mime" | "form" | "json";
@@ -24,10 +30,12 @@ type Format = "mime" | "form" | "json";
 const REFUSE: Record<Provider, number> = { mailgun: 406, postmark: 403, sendgrid: 400, raw: 400 };
 const UNAUTHORIZED: Record<Provider, number> = { mailgun: 406, postmark: 403, sendgrid: 401, raw: 401 };
 // A form body carries some overhead on top of the message itself.
-const MAX_BODY_BYTES = MAX_RAW_BYTES + 1024 * 1024;
-// Most mail is small text: stored inline (in the delivery row and its job) it costs no Storage
-// upload here and no download in the worker. The database refuses more than this.
-const INLINE_MAX_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = MESSAGE_MAX_BYTES + 1024 * 1024;
+// Most mail is small text: stored inline (in the delivery row and its job), up to
+// INLINE_RAW_MAX_BYTES, it costs no Storage upload here and no download in the worker.
+// A used Mailgun token is remembered until the timestamp check refuses its replay anyway: the
+// timestamp may be up to the maximum age in the past or in the future.
+const TOKEN_TTL_SECONDS = 2 * MAILGUN_MAX_AGE_SECONDS;
 
 const supabase = createClient(
   Deno.env.get("SUPABASE_URL")!,
@@ -65,7 +73,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The payload as text when it can be kept inline: small, and valid UTF-8 (so it round-trips). */
 function inlineText(delivery: Stored): string | null {
-  if (delivery.format === "form" || delivery.bytes.length > INLINE_MAX_BYTES) return null;
+  if (delivery.format === "form" || delivery.bytes.length > INLINE_RAW_MAX_BYTES) return null;
   try {
     return strictUtf8.decode(delivery.bytes);
   } catch {
@@ -178,8 +186,8 @@ async function store(provider: Provider, delivery: Stored) {
   const base = `${provider}/${day}/${id}`;
   let bytes = delivery.bytes;
   if (delivery.format === "form") {
-    // Form posts are kept as sent (fields + files), and rebuilt into MIME by the worker with the
-    // same code the Python reference uses.
+    // Form posts are kept as sent (fields + files) and rebuilt into MIME by the worker
+    // (halo_supabase/email/webhooks.py).
     const files: { field: string; filename: string; content_type: string; path: string }[] = [];
     for (const file of delivery.files ?? []) {
       const filePath: string = `${base}.files/${files.length}`;
@@ -194,7 +202,7 @@ async function store(provider: Provider, delivery: Stored) {
     bytes = encoder.encode(JSON.stringify({ fields: delivery.fields ?? {}, files }));
   }
   const size = bytes.length + (delivery.files ?? []).reduce((n, f) => n + f.data.length, 0);
-  if (size > MAX_RAW_BYTES) throw new Refused(REFUSE[provider], "too large");
+  if (size > MESSAGE_MAX_BYTES) throw new Refused(REFUSE[provider], "too large");
   const raw = inlineText(delivery);
   const path = `${base}.${delivery.format === "mime" ? "eml" : "json"}`;
   if (raw === null) {
@@ -210,6 +218,7 @@ async function store(provider: Provider, delivery: Stored) {
     p_size_bytes: size,
     p_provider_message_id: delivery.providerMessageId ?? null,
     p_token: delivery.token ?? null,
+    p_token_ttl_seconds: TOKEN_TTL_SECONDS,
   });
   if (error) {
     if (error.code === "23505") throw new Refused(406, "replayed");
@@ -228,7 +237,9 @@ Deno.serve(async (req) => {
   const declared = Number(req.headers.get("Content-Length") ?? "0");
   if (declared > MAX_BODY_BYTES) {
     log("inbound.refused", { provider, reason: "too large", bytes: declared });
-    return reply(provider === "mailgun" ? 406 : 413, { error: "the message is larger than 25 MB" });
+    return reply(provider === "mailgun" ? 406 : 413, {
+      error: `the message is larger than ${MESSAGE_MAX_BYTES / 1024 / 1024} MB`,
+    });
   }
   try {
     const delivery = provider === "mailgun"

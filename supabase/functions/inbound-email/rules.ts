@@ -1,8 +1,7 @@
-// The webhook rules of halo_supabase/email/webhooks.py (the Python reference), ported: the size
-// limit and the Mailgun signature. Both implementations are tested against the same vectors
-// (tests/fixtures/webhooks/mailgun_signatures.json), so they cannot drift apart silently.
+// Who may deliver mail: the Mailgun signature, basic auth, the relay's bearer token. The one
+// implementation of these checks; the Mailgun signature is tested against the shared vectors
+// (tests/fixtures/webhooks/mailgun_signatures.json, run by rules_test.ts and from pytest).
 
-export const MAX_RAW_BYTES = 25 * 1024 * 1024;
 export const MAILGUN_MAX_AGE_SECONDS = 300;
 
 export type SignatureProblem = "malformed" | "stale" | "bad-signature";
@@ -29,9 +28,10 @@ function sameText(a: string, b: string): boolean {
   return diff === 0;
 }
 
-// Mailgun: hex HMAC-SHA256 with the webhook signing key over timestamp + token. Checked in the
-// reference's order: malformed, stale, bad-signature. Replays are refused by the database, which
-// records the token only after this check passed (api.receive_inbound_email).
+// Mailgun: hex HMAC-SHA256 with the webhook signing key over timestamp + token. Checked in this
+// order: malformed, stale (more than maxAge seconds off, either way), bad-signature. Replays are
+// refused by the database, which records the token only after this check passed
+// (api.receive_inbound_email), so forged requests cannot fill the token store.
 export async function mailgunSignatureProblem(
   signingKey: string,
   timestamp: string,

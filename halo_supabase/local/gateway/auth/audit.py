@@ -10,12 +10,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from halo_supabase.local.gateway.auth.queries import load_queries
 from halo_supabase.local.gateway.auth.users import Connection, UserRecord
+from halo_supabase.sql_files import load_queries
 
 __all__ = ["Actor", "record", "user_traits"]
 
-_SQL = load_queries("audit.sql")
+_SQL = load_queries("halo_supabase.local.gateway.auth", "audit.sql")
 _LOG_TYPES = {
     "login": "account",
     "logout": "account",

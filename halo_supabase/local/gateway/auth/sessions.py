@@ -20,12 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from halo_supabase.local.gateway.auth.errors import AuthError
-from halo_supabase.local.gateway.auth.queries import load_queries
 from halo_supabase.local.gateway.auth.users import Connection, UserRecord, UserStore
+from halo_supabase.sql_files import load_queries
 
 __all__ = ["Client", "Grant", "LogoutScope", "SessionStore", "valid_refresh_token"]
 
-_SQL = load_queries("sessions.sql")
+_SQL = load_queries("halo_supabase.local.gateway.auth", "sessions.sql")
 _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 _LEGACY_TOKEN = re.compile(r"^[a-z0-9]{12}$")
 

@@ -15,13 +15,13 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from halo_supabase.local.gateway.auth.queries import load_queries
+from halo_supabase.sql_files import load_queries
 
 __all__ = ["Connection", "IdentityRecord", "UserRecord", "UserStore", "merge_metadata"]
 
 Connection = PoolConnectionProxy
 
-_SQL = load_queries("users.sql")
+_SQL = load_queries("halo_supabase.local.gateway.auth", "users.sql")
 
 
 def _returned(row: asyncpg.Record | None) -> asyncpg.Record:

@@ -29,32 +29,22 @@ from typing import Any
 import asyncpg
 
 from halo_supabase.local.gateway.db import GatewayDatabase
-from halo_supabase.local.gateway.realtime.changes import VISIBILITY_FUNCTION, ChangeDispatcher
+from halo_supabase.local.gateway.realtime.changes import ChangeDispatcher
 from halo_supabase.local.gateway.realtime.hub import Hub
 from halo_supabase.local.gateway.realtime.pgoutput import Relation, RowChange, decode_messages
 from halo_supabase.local.gateway.realtime.replication import ReplicationError, ReplicationStream
 from halo_supabase.local.gateway.realtime.values import to_json
+from halo_supabase.sql_files import load_queries
 
 __all__ = ["ChangeCapture"]
 
 log = logging.getLogger(__name__)
 
-MESSAGES_PUBLICATION = "supabase_realtime_messages_publication"
-PUBLICATIONS = ("supabase_realtime", MESSAGES_PUBLICATION)
+# Created by sql/capture.sql's `create_publications`.
+PUBLICATIONS = ("supabase_realtime", "supabase_realtime_messages_publication")
 
-_SETUP = f"""
-do $setup$
-begin
-  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
-    create publication supabase_realtime;
-  end if;
-  if not exists (select 1 from pg_publication where pubname = '{MESSAGES_PUBLICATION}') then
-    create publication {MESSAGES_PUBLICATION} for table realtime.messages
-      with (publish = 'insert');
-  end if;
-end
-$setup$
-"""
+# Statements run before each stream opens (sql/capture.sql): the publications, the RLS check.
+_SETUP = load_queries("halo_supabase.local.gateway.realtime", "capture.sql")
 
 
 class ChangeCapture:
@@ -115,8 +105,8 @@ class ChangeCapture:
     async def _open(self, stream: ReplicationStream) -> None:
         conn = await asyncpg.connect(self.db.dsn("postgres"))
         try:
-            await conn.execute(_SETUP)
-            await conn.execute(VISIBILITY_FUNCTION)
+            for statement in _SETUP.values():
+                await conn.execute(statement)
         finally:
             await conn.close(timeout=2)
         await stream.open(PUBLICATIONS)

@@ -25,9 +25,9 @@ from halo_supabase.local.gateway.realtime.hub import Hub
 from halo_supabase.local.gateway.realtime.pgoutput import Relation, RowChange
 from halo_supabase.local.gateway.realtime.protocol import Frame, Wire
 from halo_supabase.local.gateway.realtime.values import to_json
+from halo_supabase.sql_files import load_queries
 
 __all__ = [
-    "VISIBILITY_FUNCTION",
     "Binding",
     "ChangeDispatcher",
     "parse_bindings",
@@ -97,49 +97,14 @@ def parse_bindings(raw: Any) -> list[Binding]:
     return bindings
 
 
-# Realtime's apply_rls does the same inside PostgreSQL: become the subscriber (role and claims,
-# local to the caller's transaction — here the statement's own) and select the row by key, so RLS
-# decides. Not security definer: a caller can only become roles it may already SET ROLE to.
-VISIBILITY_FUNCTION = """
-create or replace function realtime.halo_row_visible(
-  role_name text, claims text, statement text, keys text[]
-) returns boolean
-language plpgsql
-as $function$
-declare
-  seen boolean;
-begin
-  perform set_config('role', role_name, true);
-  perform set_config('request.jwt.claims', claims, true);
-  perform set_config('request.jwt.claim.role', role_name, true);
-  perform set_config('request.jwt.claim.sub', coalesce(claims::jsonb ->> 'sub', ''), true);
-  execute statement into seen using keys;
-  return seen;
-end
-$function$;
-revoke all on function realtime.halo_row_visible(text, text, text, text[])
-  from public, anon, authenticated, service_role;
-"""
-
-_VISIBLE = "select realtime.halo_row_visible($1, $2, $3, $4::text[])"
-
-_SELECTABLE = """
-select coalesce(array_agg(attname::text), '{}') from pg_catalog.pg_attribute
-where attrelid = $2 and attnum > 0 and not attisdropped
-  and has_column_privilege($1, $2::oid, attnum, 'SELECT')
-"""
-
-_PUBLISHED = """
-select schemaname, tablename, attnames
-from pg_catalog.pg_publication_tables where pubname = 'supabase_realtime'
-"""
+_SQL = load_queries("halo_supabase.local.gateway.realtime", "changes.sql")
 
 
 async def subscription_error(db: GatewayDatabase, bindings: Sequence[Binding]) -> str | None:
     """Why the bindings cannot be subscribed (tables outside the publication, unknown filter
     columns), worded as Realtime words it; None when they can."""
     async with db.admin() as conn:
-        rows = await conn.fetch(_PUBLISHED)
+        rows = await conn.fetch(_SQL["published_tables"])
     for binding in bindings:
         tables = [
             set(row["attnames"] or ())
@@ -175,20 +140,14 @@ class _Catalog:
     async def load_types(self, conn: Any, oids: set[int]) -> None:
         missing = [oid for oid in oids if oid not in self.types]
         if missing:
-            rows = await conn.fetch(
-                "select oid, typname, format_type(oid, null) as full_name from pg_type "
-                "where oid = any($1::oid[])",
-                missing,
-            )
+            rows = await conn.fetch(_SQL["type_names"], missing)
             for row in rows:
                 self.types[int(row["oid"])] = (row["typname"], row["full_name"])
 
     async def has_rls(self, conn: Any, oid: int) -> bool:
         cached = self._rls.get(oid)
         if cached is None or time.monotonic() - cached[0] > _CATALOG_TTL:
-            value = bool(
-                await conn.fetchval("select relrowsecurity from pg_class where oid = $1", oid)
-            )
+            value = bool(await conn.fetchval(_SQL["row_security"], oid))
             cached = self._rls[oid] = (time.monotonic(), value)
         return cached[1]
 
@@ -198,13 +157,7 @@ class _Catalog:
             return [c.name for c in relation.columns if c.key]
         cached = self._keys.get(relation.oid)
         if cached is None or time.monotonic() - cached[0] > _CATALOG_TTL:
-            names = await conn.fetchval(
-                "select coalesce(array_agg(a.attname order by a.attnum), '{}') "
-                "from pg_index i join pg_attribute a "
-                "on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
-                "where i.indrelid = $1 and i.indisprimary",
-                relation.oid,
-            )
+            names = await conn.fetchval(_SQL["primary_key_columns"], relation.oid)
             cached = self._keys[relation.oid] = (time.monotonic(), list(names))
         return cached[1]
 
@@ -213,7 +166,7 @@ class _Catalog:
         cached = self._grants.get((role, oid))
         if cached is None or time.monotonic() - cached[0] > _CATALOG_TTL:
             try:
-                names = await conn.fetchval(_SELECTABLE, role, oid)
+                names = await conn.fetchval(_SQL["selectable_columns"], role, oid)
             except asyncpg.PostgresError:
                 names = []  # an unknown role
             cached = self._grants[(role, oid)] = (time.monotonic(), frozenset(names))
@@ -363,7 +316,7 @@ class ChangeDispatcher:
         for item in items:
             statement, keys = self._select_by_key(item)
             try:
-                seen = await conn.fetchval(_VISIBLE, role, claims_json, statement, keys)
+                seen = await conn.fetchval(_SQL["row_visible"], role, claims_json, statement, keys)
             except asyncpg.PostgresError:
                 seen = False  # an unknown role, or a policy that fails: not visible
             results.append(bool(seen))

@@ -1,7 +1,7 @@
 """What PostgREST knows about the database: relations, columns, relationships and functions.
 
-Built from the catalog in three queries (`sql/*.sql`) and swapped whole on reload, so a request
-always sees one consistent snapshot. Views get the foreign keys of their base tables: each view
+Built from the catalog in three queries (`sql/schema_cache.sql`) and swapped whole on reload, so
+a request always sees one consistent snapshot. Views get the foreign keys of their base tables: each view
 column is traced to the base column it selects (from the view's stored query tree, as PostgREST
 does), so `api` views over private tables embed one another like tables would.
 """
@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Literal
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from halo_supabase.local.gateway.rest.errors import ApiError
+from halo_supabase.sql_files import load_queries
 
 __all__ = ["Column", "Function", "Junction", "Param", "Relation", "Relationship", "SchemaCache"]
 
@@ -25,8 +25,7 @@ Cardinality = Literal["m2o", "o2m", "o2o", "m2m"]
 Name = tuple[str, str]  # (schema, relation or function name)
 
 
-def _sql(name: str) -> str:
-    return (resources.files(__package__) / "sql" / name).read_text()
+_SQL = load_queries("halo_supabase.local.gateway.rest", "schema_cache.sql")
 
 
 @dataclass(frozen=True)
@@ -140,14 +139,14 @@ class SchemaCache:
     async def load(
         cls, conn: asyncpg.Connection | PoolConnectionProxy, schemas: tuple[str, ...]
     ) -> SchemaCache:
-        rows = await conn.fetch(_sql("relations.sql"), list(schemas))
+        rows = await conn.fetch(_SQL["relations"], list(schemas))
         by_oid = {int(row["oid"]): _relation(row) for row in rows}
         trees = {int(row["oid"]): row["view_tree"] for row in rows if row["view_tree"]}
         _trace_views(by_oid, trees)
-        keys = await conn.fetch(_sql("foreign_keys.sql"))
+        keys = await conn.fetch(_SQL["foreign_keys"])
         relationships = _relationships(by_oid, keys)
         functions: dict[Name, list[Function]] = {}
-        for row in await conn.fetch(_sql("functions.sql"), list(schemas)):
+        for row in await conn.fetch(_SQL["functions"], list(schemas)):
             function = _function(row)
             functions.setdefault((function.schema, function.name), []).append(function)
         relations = {rel.qualified: rel for rel in by_oid.values() if rel.exposed}

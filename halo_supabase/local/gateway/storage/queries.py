@@ -1,17 +1,9 @@
-"""Storage's SQL statements, read by name from queries.sql."""
+"""Storage's SQL statements, by name, from `sql/storage.sql`."""
 
 from __future__ import annotations
 
-import re
-from importlib.resources import files
+from halo_supabase.sql_files import load_queries
 
 __all__ = ["QUERIES"]
 
-
-def _load() -> dict[str, str]:
-    text = files(__package__).joinpath("queries.sql").read_text(encoding="utf-8")
-    blocks = re.split(r"^-- name: (\w+)\n", text, flags=re.MULTILINE)
-    return {name: sql.strip() for name, sql in zip(blocks[1::2], blocks[2::2], strict=True)}
-
-
-QUERIES = _load()
+QUERIES = load_queries("halo_supabase.local.gateway.storage", "storage.sql")
