@@ -166,6 +166,5 @@ def drift_in_cluster(cluster: LocalCluster, supabase_dir: Path) -> list[Differen
         apply_migrations(cluster.url(names[1]), supabase_dir / "migrations")
         return drift(cluster.url(names[0]), cluster.url(names[1]), cluster.binaries.tool("pg_dump"))
     finally:
-        with psycopg.connect(cluster.url("template1"), autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'drop database if exists "{name}" with (force)')
+        for name in names:
+            cluster.drop_database(name)

@@ -468,3 +468,8 @@ class LocalCluster:
             conn.execute(_SQL["close_connections"], (dbname,))
             for name in ("drop_database", "create_database"):
                 conn.execute(SQL(_SQL[name]).format(database=Identifier(dbname)))
+
+    def drop_database(self, dbname: str) -> None:
+        """Drop `dbname` if it exists, closing its connections."""
+        with psycopg.connect(self.url("template1"), autocommit=True) as conn:
+            conn.execute(SQL(_SQL["drop_database"]).format(database=Identifier(dbname)))
