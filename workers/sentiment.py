@@ -40,7 +40,7 @@ from halo_supabase.ai.mood import ConversationOutcome
 from halo_supabase.client import HaloClient
 from halo_supabase.client.documents import SignalClaim, SignalItem, SignalWrite
 from halo_supabase.errors import AIProviderError
-from halo_supabase.poll_loop import MAX_BACKOFF_SECONDS, TRANSIENT_ERRORS, PollLoop
+from halo_supabase.poll_loop import MAX_BACKOFF_SECONDS, TRANSIENT_ERRORS, Gather, PollLoop
 from halo_supabase.signal_queue import SignalQueue
 from halo_supabase.worker_host import WorkerDefinition, WorkerResources
 
@@ -118,7 +118,7 @@ class SentimentWorker:
             await self._release_pending()
             log.info("worker stopped", extra={"action": "worker.stopped", "worker": self.name})
 
-    async def _step(self) -> float | None:
+    async def _step(self) -> float | Gather | None:
         """Claim, score, write what is due; how long the loop may wait before the next step."""
         try:
             claim = await self.queue.claim(self.batch)
@@ -139,7 +139,7 @@ class SentimentWorker:
         if claim.items:
             # More is probably on its way (the doorbell rings only for an empty queue): claim
             # again after a short gather, which also keeps batches large.
-            return self.gather_seconds
+            return Gather(self.gather_seconds)
         if self._pending:  # until the next held update falls due
             earliest = min(p.ready_at for p in self._pending.values())
             return max(0.001, earliest - time.monotonic())

@@ -283,3 +283,31 @@ async def test_jobs_finishing_together_are_completed_in_one_call(stack: Stack) -
     # One transaction per call (its now() is every row's finished_at): the twelve finished in
     # the same loop turn, so one call completed them all.
     assert len({row[1] for row in rows}) == 1
+
+
+@pytest.mark.parametrize(("pause", "cut_short"), [(0.6, True), ("gather", False)])
+async def test_a_wake_cuts_a_wait_short_but_not_a_gather(
+    stack: Stack, pause: object, cut_short: bool
+) -> None:
+    """A gather holds the next step back however often the doorbell rings, so a steady stream is
+    claimed in batches; a plain wait (a held update falling due) ends at the first wake."""
+    from halo_supabase.poll_loop import Gather, PollLoop
+
+    loop = PollLoop("gather-test", f"jobs:{kind()}", poll_seconds=30)
+    steps: list[float] = []
+    stop = asyncio.Event()
+
+    async def step() -> float | Gather | None:
+        steps.append(time.monotonic())
+        if len(steps) == 1:
+            return Gather(0.6) if pause == "gather" else 0.6
+        stop.set()
+        return None
+
+    api = await service_api(stack.url, stack.service_role_key)
+    task = asyncio.create_task(loop.run(api.supabase, stop, step))
+    await wait_for(lambda: len(steps) >= 1)
+    loop.wake()  # as the doorbell does (it also rings once when its subscription is up)
+    await asyncio.wait_for(task, timeout=10)
+    gap = steps[1] - steps[0]
+    assert (gap < 0.4) if cut_short else (gap >= 0.6), gap
