@@ -24,6 +24,27 @@ create index api_keys_workspace_id_idx on halo.api_keys (workspace_id);
 
 create index api_keys_created_by_idx on halo.api_keys (created_by);
 
+-- triggers ----------------------------------------------------------------------------------------
+
+-- A revoked key stays revoked: revoked_at is set once and never cleared or moved, so a key that
+-- leaked cannot come back to life.
+create function halo.api_key_before_update() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if old.revoked_at is not null and new.revoked_at is distinct from old.revoked_at then
+    raise exception 'API key % was revoked at %; a revoked key cannot be restored: create a new key',
+      old.prefix, old.revoked_at using errcode = '22023';
+  end if;
+  return new;
+end
+$$;
+
+create trigger api_keys_before_update
+  before update of revoked_at on halo.api_keys
+  for each row execute function halo.api_key_before_update();
+
 -- row-level security ------------------------------------------------------------------------------
 
 alter table halo.api_keys enable row level security;

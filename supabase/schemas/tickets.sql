@@ -272,6 +272,25 @@ end
 $$;
 grant execute on function halo.ticket_for_action(uuid, halo.inbox_permission, text) to authenticated, service_role;
 
+-- The label rule, for every way labels are written: a label is 1-50 characters without commas
+-- (commas would be ambiguous in filters and CSV exports). Raises 22023 naming the first bad one.
+create function halo.check_labels(p_labels text[]) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  bad text;
+begin
+  select l into bad from unnest(coalesce(p_labels, '{}')) l
+   where l is null or length(btrim(l)) not between 1 and 50 or l like '%,%' limit 1;
+  if found then
+    raise exception 'invalid label %: 1-50 characters, no commas', coalesce(quote_literal(bad), 'null')
+      using errcode = '22023';
+  end if;
+end
+$$;
+grant execute on function halo.check_labels(text[]) to authenticated, service_role;
+
 -- policies ----------------------------------------------------------------------------------------
 
 create policy "members with inbox access can read tickets" on halo.tickets
@@ -346,6 +365,7 @@ begin
     raise exception 'metadata is % bytes; the limit is 50000', octet_length(p_metadata::text)
       using errcode = '22023';
   end if;
+  perform halo.check_labels(p_labels);
   if not halo.has_inbox_permission(p_workspace_id, 'reply') then
     raise exception 'opening a ticket needs Inbox: Reply permission in workspace %', p_workspace_id
       using errcode = '42501';
@@ -481,6 +501,7 @@ begin
     raise exception 'metadata is % bytes; the limit is 50000', octet_length(p_metadata::text)
       using errcode = '22023';
   end if;
+  perform halo.check_labels(p_labels);
   update halo.tickets t
      set subject = coalesce(p_subject, t.subject),
          priority = coalesce(p_priority, t.priority),
@@ -607,18 +628,15 @@ set search_path = ''
 as $$
 declare
   ticket halo.tickets := halo.ticket_for_action(p_ticket_id, 'manage', 'labelling a ticket');
-  bad text;
   result api.tickets;
 begin
-  select l into bad from unnest(coalesce(p_add, '{}')) l
-   where l is null or length(btrim(l)) not between 1 and 50 or l like '%,%' limit 1;
-  if found then
-    raise exception 'invalid label %: 1-50 characters, no commas', coalesce(quote_literal(bad), 'null')
-      using errcode = '22023';
+  perform halo.check_labels(p_add);
+  if array_position(p_remove, null) is not null then
+    raise exception 'p_remove holds a null; name the labels to remove' using errcode = '22023';
   end if;
   update halo.tickets t
      set labels = array(select distinct l from unnest(t.labels || coalesce(p_add, '{}')) l
-                        where not l = any (coalesce(p_remove, '{}')) order by l)
+                        where l <> all (coalesce(p_remove, '{}')) order by l)
    where t.id = ticket.id;
   if not found then
     perform halo.ticket_not_changed(p_ticket_id);

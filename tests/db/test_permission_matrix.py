@@ -191,7 +191,7 @@ MATRIX: list[Case] = [
     Case("inbound_addresses", "delete", ". . . . . Y Y", dml(f"delete from api.inbound_addresses where {W}")),
     Case("api_keys", "select", ". . . . . Y Y", select("api_keys"), API_KEY),
     Case("api_keys", "insert", ". . . . . . .", dml(f"insert into api.api_keys (workspace_id, name, prefix) values ('{ACME}', 'k', 'p')")),
-    Case("api_keys", "update", ". . . . . Y Y", dml(f"update api.api_keys set revoked_at = now() where {W}"), API_KEY),
+    Case("api_keys", "update", ". . . . . Y Y", dml(f"update api.api_keys set revoked_at = now() where {W} and revoked_at is null"), API_KEY),
     Case("api_keys", "delete", ". . . . . . .", dml(f"delete from api.api_keys where {W}"), API_KEY),
     Case("create_api_key", "execute", ". . . . . Y Y", rows(f"api.create_api_key('{ACME}', 'CI')")),
     Case("verify_api_key", "execute", ". . . . . . Y", call("api.verify_api_key(%s)"), API_KEY),

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from tests.conftest import as_user
-from tests.db.demo import ACME, AGENT, LIVE_CONVERSATION, MANAGER, OPEN_TICKET, claims
+from tests.db.demo import ACME, ADMIN, AGENT, LIVE_CONVERSATION, MANAGER, OPEN_TICKET, claims
 
 OTHER_CONTACT = "f0000000-0000-4000-8000-000000000009"  # a Globex contact
 NOWHERE = "00000000-0000-4000-8000-00000000dead"
@@ -145,6 +145,27 @@ BAD_INPUT: list[tuple[str, str | None, str, str, str]] = [
         "payloads over 64 KiB go to Storage",
     ),
     (
+        "a label with a comma on a new ticket",
+        AGENT,
+        f"select api.create_ticket('{ACME}', 'x', p_labels => array['billing', 'a,b'])",
+        "22023",
+        "invalid label 'a,b': 1-50 characters, no commas",
+    ),
+    (
+        "a label too long through update_ticket",
+        MANAGER,
+        f"select api.update_ticket('{OPEN_TICKET}', p_labels => array[repeat('x', 51)])",
+        "22023",
+        "1-50 characters, no commas",
+    ),
+    (
+        "a null among the labels to remove",
+        MANAGER,
+        f"select api.set_ticket_labels('{OPEN_TICKET}', '{{}}', array[null]::text[])",
+        "22023",
+        "p_remove holds a null",
+    ),
+    (
         "inbound form payload inline",
         None,
         "select api.receive_inbound_email('mailgun', 'support@acme.test', null, 'form', 2,"
@@ -179,3 +200,31 @@ def test_bad_input_is_refused_precisely_and_writes_nothing(
         assert raised.value.sqlstate == sqlstate, raised.value
         assert fragment in str(raised.value)
         assert conn.execute(COUNTS, (ACME,)).fetchone() == before
+
+
+def test_a_revoked_api_key_stays_revoked(project_db: str) -> None:
+    """An admin revokes a key by setting revoked_at; clearing or moving it afterwards is refused,
+    so a key that leaked cannot come back."""
+    with psycopg.connect(project_db, autocommit=True) as conn:
+        row = conn.execute("select id from api.create_api_key(%s, 'to revoke')", (ACME,)).fetchone()
+        assert row is not None
+        key_id = row[0]
+        with conn.transaction():
+            as_user(conn, "authenticated", claims(ADMIN))
+            revoked = conn.execute(
+                "update api.api_keys set revoked_at = now() where id = %s returning revoked_at",
+                (key_id,),
+            ).fetchone()
+        assert revoked is not None and revoked[0] is not None
+        for change in ("null", "now() + interval '1 day'"):
+            with pytest.raises(psycopg.Error) as raised, conn.transaction():
+                as_user(conn, "authenticated", claims(ADMIN))
+                conn.execute(
+                    f"update api.api_keys set revoked_at = {change} where id = %s", (key_id,)
+                )
+            assert raised.value.sqlstate == "22023"
+            assert "a revoked key cannot be restored" in str(raised.value)
+        still = conn.execute(
+            "select revoked_at from api.api_keys where id = %s", (key_id,)
+        ).fetchone()
+        assert still == revoked
