@@ -361,6 +361,12 @@ begin
     raise exception 'a new ticket''s status must be open, priority, in_progress or spam, got %', p_status
       using errcode = '22023';
   end if;
+  -- Priority is an open ticket of high or urgent priority (ticket_status.sql): a lower priority
+  -- would open the ticket as plain Open, not what the caller asked for.
+  if p_status = 'priority' and p_priority not in ('high', 'urgent') then
+    raise exception 'status priority needs priority high or urgent (or none, for high), got %', p_priority
+      using errcode = '22023';
+  end if;
   if p_metadata is not null and octet_length(p_metadata::text) > 50000 then
     raise exception 'metadata is % bytes; the limit is 50000', octet_length(p_metadata::text)
       using errcode = '22023';

@@ -145,6 +145,13 @@ BAD_INPUT: list[tuple[str, str | None, str, str, str]] = [
         "payloads over 64 KiB go to Storage",
     ),
     (
+        "a Priority ticket of low priority",
+        AGENT,
+        f"select api.create_ticket('{ACME}', 'x', p_status => 'priority', p_priority => 'low')",
+        "22023",
+        "status priority needs priority high or urgent",
+    ),
+    (
         "a label with a comma on a new ticket",
         AGENT,
         f"select api.create_ticket('{ACME}', 'x', p_labels => array['billing', 'a,b'])",
