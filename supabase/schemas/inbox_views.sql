@@ -415,6 +415,7 @@ declare
   sort_type text;
   keyset text := 'true';
   params text[] := array[workspace::text];
+  page uuid[];
 begin
   if p_limit is null or p_limit not between 1 and 200 then
     raise exception 'p_limit must be between 1 and 200, got %', p_limit using errcode = '22023';
@@ -442,13 +443,16 @@ begin
                      case direction when 'desc' then '<' else '>' end,
                      cardinality(params) - 1, sort_type, cardinality(params));
   end if;
-  -- The page first, then its rows' lookups (api.ticket_rows).
-  return query execute format(
-    'select r.* from (select t.id, t.%3$I as sort_value from api.tickets t'
-    ' where t.workspace_id = ($1[1])::uuid and %1$s and %2$s order by t.%3$I %4$s, t.id %4$s limit %5$s) page'
-    ' join api.ticket_rows r on r.id = page.id order by page.sort_value %4$s, page.id %4$s',
-    predicate.sql, keyset, sort_column, direction, p_limit)
-    using params;
+  -- The page's ids first (dynamic SQL, planned each call, cheap), then its rows' lookups in a
+  -- static query whose plan PL/pgSQL keeps for the session.
+  execute format(
+    'select array(select t.id from api.tickets t where t.workspace_id = ($1[1])::uuid and %s and %s'
+    ' order by t.%I %s, t.id %s limit %s)',
+    predicate.sql, keyset, sort_column, direction, direction, p_limit)
+    into page using params;
+  return query select r.* from unnest(page) with ordinality as p(id, n)
+                 join api.ticket_rows r on r.id = p.id
+                order by p.n;
 end
 $$;
 grant execute on function api.list_tickets(uuid, text, jsonb, text, text, text, uuid, integer)
@@ -545,6 +549,7 @@ declare
   view_name text;
   predicate halo.compiled_filter;
   n bigint;
+  window_ids uuid[];
   counts jsonb := '{}';
 begin
   if auth.uid() is null or not halo.has_inbox_permission(workspace, 'view') then
@@ -563,10 +568,10 @@ begin
   foreach view_name in array views loop
     predicate := halo.view_predicate(view_name, null, null, array[workspace::text]);
     execute format(
-      'select count(*) from (select t.id from api.tickets t where t.workspace_id = ($1[1])::uuid and %s'
-      ' order by t.last_activity_at desc, t.id desc limit 100) page'
-      ' join api.ticket_rows r on r.id = page.id where r.unread', predicate.sql)
-      into n using predicate.params;
+      'select array(select t.id from api.tickets t where t.workspace_id = ($1[1])::uuid and %s'
+      ' order by t.last_activity_at desc, t.id desc limit 100)', predicate.sql)
+      into window_ids using predicate.params;
+    select count(*) into n from api.ticket_rows r where r.id = any (window_ids) and r.unread;
     counts := counts || jsonb_build_object(view_name, n);
   end loop;
   return jsonb_build_object('workspace_id', workspace, 'window', 100, 'views', counts);

@@ -23,11 +23,15 @@ LIVE_CHAT = "91000000-0000-4000-8000-000000000001"
 @pytest.fixture(scope="module")
 def conn(inbox_db: str) -> Iterator[Conn]:
     """Each call commits: messages of one transaction would share one time."""
-    with psycopg.connect(inbox_db, autocommit=True, row_factory=psycopg.rows.dict_row) as connection:
+    with psycopg.connect(
+        inbox_db, autocommit=True, row_factory=psycopg.rows.dict_row
+    ) as connection:
         yield connection
 
 
-def run(conn: Conn, user: str | None, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+def run(
+    conn: Conn, user: str | None, sql: str, params: Sequence[object] = ()
+) -> list[dict[str, Any]]:
     """Runs one statement as `user` (service_role when None) in its own transaction."""
     with conn.transaction():
         if user is None:
@@ -52,7 +56,12 @@ def new_ticket(conn: Conn, conversation: str | None = None) -> str:
 
 
 def row_of(conn: Conn, user: str, ticket: str, view: str = "everything") -> dict[str, Any]:
-    rows = run(conn, user, "select * from api.list_tickets(%s, %s, p_limit => 200) where id = %s", (ACME, view, ticket))
+    rows = run(
+        conn,
+        user,
+        "select * from api.list_tickets(%s, %s, p_limit => 200) where id = %s",
+        (ACME, view, ticket),
+    )
     assert len(rows) == 1, f"ticket {ticket} not in the first {view} page"
     return rows[0]
 
@@ -84,10 +93,18 @@ def test_a_row_carries_what_the_list_shows(conn: Conn) -> None:
         "hank@globex.example",
         "HS",
     )
-    assert (row["company_name"], str(row["assignee_id"]), row["assignee_name"]) == ("Globex", MANAGER, "Maya")
+    assert (row["company_name"], str(row["assignee_id"]), row["assignee_name"]) == (
+        "Globex",
+        MANAGER,
+        "Maya",
+    )
     assert row["last_message_preview"].startswith("The EU cluster is down again. xxx")
     assert len(row["last_message_preview"]) == 140
-    assert (row["last_message_kind"], row["last_message_author_kind"], row["last_message_author_name"]) == (
+    assert (
+        row["last_message_kind"],
+        row["last_message_author_kind"],
+        row["last_message_author_name"],
+    ) == (
         "email",
         "customer",
         "Hank Scorpio",
@@ -96,16 +113,28 @@ def test_a_row_carries_what_the_list_shows(conn: Conn) -> None:
 
 
 def test_a_conversation_ticket_shows_mood_and_ai_confidence(conn: Conn) -> None:
-    conn.execute("update halo.conversations set mood = 'frustrated', ai_confidence = 42 where id = %s", (LIVE_CHAT,))
+    conn.execute(
+        "update halo.conversations set mood = 'frustrated', ai_confidence = 42 where id = %s",
+        (LIVE_CHAT,),
+    )
     row = row_of(conn, AGENT, new_ticket(conn, LIVE_CHAT))
-    assert (row["mood"], row["conversation_ai_confidence"], row["ai_confidence"]) == ("frustrated", 42, 31)
+    assert (row["mood"], row["conversation_ai_confidence"], row["ai_confidence"]) == (
+        "frustrated",
+        42,
+        31,
+    )
     assert row_of(conn, AGENT, new_ticket(conn))["mood"] is None
 
 
 def test_the_last_message_names_a_teammate_and_skips_system_rows(conn: Conn) -> None:
     ticket = new_ticket(conn)
     customer_writes(conn, ticket, "Help")
-    run(conn, AGENT, "select api.append_message(%s, p_kind => 'note', p_body_text => 'Looking')", (ticket,))
+    run(
+        conn,
+        AGENT,
+        "select api.append_message(%s, p_kind => 'note', p_body_text => 'Looking')",
+        (ticket,),
+    )
     run(conn, MANAGER, "select api.transition_ticket(%s, 'resolve')", (ticket,))  # a system message
     row = row_of(conn, MANAGER, ticket)
     assert (row["last_message_preview"], row["last_message_author_name"]) == ("Looking", "Remy")
@@ -124,7 +153,9 @@ def test_another_workspace_sees_nothing_of_acme_through_the_rows(conn: Conn) -> 
         OUTSIDER,
         "select workspace_id, contact_name, assignee_name, last_message_preview, unread from api.ticket_rows",
     )
-    assert [tuple(map(str, r.values())) for r in rows] == [(GLOBEX, "Hank Scorpio", "Gina", "None", "False")]
+    assert [tuple(map(str, r.values())) for r in rows] == [
+        (GLOBEX, "Hank Scorpio", "Gina", "None", "False")
+    ]
     assert not run(conn, OUTSIDER, "select 1 from api.ticket_rows where id = %s", (ticket,))
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         run(conn, OUTSIDER, "select * from api.list_tickets(%s, 'all')", (ACME,))
@@ -164,7 +195,12 @@ def test_opening_a_ticket_marks_it_read_for_that_member_only(conn: Conn) -> None
     # A new customer message makes it unread again; the member's own reply reads it.
     customer_writes(conn, ticket, "Hello?")
     assert row_of(conn, AGENT, ticket)["unread"] is True
-    run(conn, AGENT, "select api.append_message(%s, p_kind => 'email', p_body_text => 'On it')", (ticket,))
+    run(
+        conn,
+        AGENT,
+        "select api.append_message(%s, p_kind => 'email', p_body_text => 'On it')",
+        (ticket,),
+    )
     assert row_of(conn, AGENT, ticket)["unread"] is False
     assert row_of(conn, MANAGER, ticket)["unread"] is True
 
@@ -196,7 +232,10 @@ def test_read_markers_are_each_members_own(conn: Conn) -> None:
     mine = run(conn, AGENT, "select user_id from api.ticket_reads where ticket_id = %s", (ticket,))
     assert [str(r["user_id"]) for r in mine] == [AGENT]
     changed = run(
-        conn, AGENT, "update halo.ticket_reads set last_read_at = now() where user_id = %s returning 1", (MANAGER,)
+        conn,
+        AGENT,
+        "update halo.ticket_reads set last_read_at = now() where user_id = %s returning 1",
+        (MANAGER,),
     )
     assert changed == []
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -246,7 +285,12 @@ def test_unread_counts_are_the_unread_rows_of_each_view(conn: Conn) -> None:
     hank = f"custom:{custom['id']}"
     counts = unread_counts(conn, MANAGER)
     for view in ["all", "assigned_to_me", "open", "priority", "in_progress", "resolved", hank]:
-        rows = run(conn, MANAGER, "select unread from api.list_tickets(%s, %s, p_limit => 100)", (ACME, view))
+        rows = run(
+            conn,
+            MANAGER,
+            "select unread from api.list_tickets(%s, %s, p_limit => 100)",
+            (ACME, view),
+        )
         assert counts[view] == sum(1 for r in rows if r["unread"]), view
     assert counts["priority"] > 0 and counts[hank] > 0
     mark_read(conn, MANAGER, ticket)
@@ -260,7 +304,12 @@ def test_unread_counts_look_at_the_hundred_most_recent_tickets(conn: Conn) -> No
     ticket = new_ticket(conn)
     customer_writes(conn, ticket, "Older and unread")
     assert unread_counts(conn, AGENT, ["all"])["all"] > 0
-    run(conn, MANAGER, "select api.create_ticket(%s, 'Bulk ' || i) from generate_series(1, 100) i", (ACME,))
+    run(
+        conn,
+        MANAGER,
+        "select api.create_ticket(%s, 'Bulk ' || i) from generate_series(1, 100) i",
+        (ACME,),
+    )
     # The 100 newest tickets have no messages, so nothing unread is in the window.
     assert unread_counts(conn, AGENT, ["all"]) == {"all": 0}
 
