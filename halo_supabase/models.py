@@ -46,6 +46,8 @@ __all__ = [
     "Segment",
     "SpamRule",
     "Ticket",
+    "TicketRead",
+    "TicketRow",
     "TicketStatus",
     "TrainingEntry",
     "TrustedSender",
@@ -348,6 +350,40 @@ class Ticket(ViewModel):
     updated_at: datetime
 
 
+class TicketRow(Ticket):
+    """A row of a ticket list (`api.list_tickets`): the ticket plus what the list shows of it."""
+
+    VIEW = "ticket_rows"
+    contact_name: str | None
+    contact_email: str | None
+    contact_initials: str | None  # "Hank Scorpio" -> "HS"; the email's local part without a name
+    company_name: str | None
+    assignee_name: str | None
+    last_message_id: UUID | None  # the last message other than system rows
+    last_message_kind: MessageKind | None
+    last_message_author_kind: AuthorKind | None
+    last_message_author_user_id: UUID | None
+    last_message_author_name: str | None
+    last_message_preview: str | None  # its first 140 characters on one line
+    last_message_at: datetime | None
+    last_read_at: datetime | None  # the caller's read marker
+    unread: bool | None  # None without a signed-in member
+    mood: Mood | None  # of the linked conversation
+    conversation_ai_confidence: int | None
+
+
+class TicketRead(ViewModel):
+    """The caller's read marker on a ticket (`api.mark_ticket_read`)."""
+
+    VIEW = "ticket_reads"
+    user_id: UUID
+    ticket_id: UUID
+    workspace_id: UUID
+    last_read_message_id: UUID | None
+    last_read_at: datetime
+    updated_at: datetime
+
+
 class Message(ViewModel):
     VIEW = "messages"
     id: UUID
@@ -465,6 +501,8 @@ MODELS: tuple[type[ViewModel], ...] = (
     Conversation,
     ConversationFeedRow,
     Ticket,
+    TicketRow,
+    TicketRead,
     Message,
     Mention,
     MessageFeedback,

@@ -100,6 +100,7 @@ def _scenarios(db_url: str, member: Member, claims: str) -> list[Scenario]:
     return [
         *scenarios,
         Scenario("inbox_counts()", "inbox_counts", w, 50),
+        Scenario("unread_counts() (12 views x 100 tickets)", "unread_counts", w, 100),
         Scenario(
             "filter: 3 conditions",
             "list_tickets",

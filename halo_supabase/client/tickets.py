@@ -13,7 +13,15 @@ from typing import Any, Literal
 from uuid import UUID
 
 from halo_supabase.client.calls import ApiCalls
-from halo_supabase.models import Message, MessageKind, Priority, Ticket, TicketStatus
+from halo_supabase.models import (
+    Message,
+    MessageKind,
+    Priority,
+    Ticket,
+    TicketRead,
+    TicketRow,
+    TicketStatus,
+)
 
 __all__ = ["StatusAction", "TicketCalls"]
 
@@ -234,8 +242,9 @@ class TicketCalls(ApiCalls):
         after_value: str | None = None,
         after_id: UUID | None = None,
         limit: int | None = None,
-    ) -> list[Ticket]:
-        rows = await self._call(
+    ) -> list[TicketRow]:
+        return await self._many(
+            TicketRow,
             "list_tickets",
             workspace_id=workspace_id,
             view=view,
@@ -246,8 +255,22 @@ class TicketCalls(ApiCalls):
             after_id=after_id,
             limit=limit,
         )
-        return [Ticket.model_validate(row) for row in rows or []]
 
     async def inbox_counts(self, workspace_id: UUID | None = None) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("inbox_counts", workspace_id=workspace_id)
+        return result
+
+    async def mark_ticket_read(self, ticket_id: UUID, message_id: UUID | None = None) -> TicketRead:
+        """Marks the ticket read up to `message_id` (default: its last message) for the caller."""
+        return await self._one(
+            TicketRead, "mark_ticket_read", ticket_id=ticket_id, message_id=message_id
+        )
+
+    async def unread_counts(
+        self, workspace_id: UUID | None = None, views: list[str] | None = None
+    ) -> dict[str, Any]:
+        """{workspace_id, window: 100, views: {view: unread among its 100 most recent tickets}}."""
+        result: dict[str, Any] = await self._call(
+            "unread_counts", workspace_id=workspace_id, views=views
+        )
         return result

@@ -35,6 +35,8 @@ from halo_supabase.models import (
     Segment,
     SpamRule,
     Ticket,
+    TicketRead,
+    TicketRow,
     TrainingEntry,
     TrustedSender,
     ViewModel,
@@ -109,7 +111,9 @@ class ViewReads(ApiCalls):
     api_keys = View(ApiKey)  # never the key itself
     conversations = View(Conversation)
     conversation_feed = View(ConversationFeedRow)  # `list_conversations` pages it
-    tickets = View(Ticket)  # `list_tickets` filters, sorts and pages them
+    tickets = View(Ticket)
+    ticket_rows = View(TicketRow)  # `list_tickets` filters, sorts and pages them
+    ticket_reads = View(TicketRead)  # the caller's own read markers
     messages = View(Message)
     mentions = View(Mention)
     message_feedback = View(MessageFeedback)

@@ -1,7 +1,8 @@
 -- Inbox views: the built-in ticket views (All, Agent Requests, Sales, Assigned to me, Mentions and
 -- one per status), custom inboxes (workspace-wide, a saved filter) and segments (personal), one
--- paginated list function for all of them (api.list_tickets, keyset pages), the sidebar counts
--- (api.inbox_counts) and the conversation lists (Live Feed and Completed: api.conversation_feed,
+-- paginated list function for all of them (api.list_tickets, keyset pages of api.ticket_rows: the
+-- row a list renders), the sidebar counts (api.inbox_counts), the unread counts
+-- (api.unread_counts, read markers are read_markers.sql) and the conversation lists (Live Feed and Completed: api.conversation_feed,
 -- api.list_conversations). Filters are compiled by filters.sql; search is search.sql.
 
 -- tables ------------------------------------------------------------------------------------------
@@ -275,6 +276,20 @@ end
 $$;
 grant execute on function halo.ticket_bucket_counts(uuid) to authenticated, service_role;
 
+-- Avatar initials: the first letters of the first two words of a name, or of an email's local
+-- part ("Maya Lee" -> ML, "sam.k@x.test" -> SK).
+create function halo.initials(p_name text) returns text
+language sql immutable
+set search_path = ''
+as $$
+  select nullif(upper(string_agg(left(w.word, 1), '' order by w.n)), '')
+  from (select word, n
+          from regexp_split_to_table(split_part(btrim(coalesce(p_name, '')), '@', 1), '[\s._+-]+')
+               with ordinality as parts(word, n)
+         where word <> '' order by n limit 2) w
+$$;
+grant execute on function halo.initials(text) to authenticated, service_role;
+
 -- policies ----------------------------------------------------------------------------------------
 
 create policy "members with inbox access can read custom inboxes" on halo.custom_inboxes
@@ -317,6 +332,63 @@ comment on view api.segments is
   'owned by one member. Each member with Inbox permission view reads and manages only their own '
   'segments; they are deleted when the member leaves the workspace.';
 
+-- The row a ticket list renders: api.tickets' columns plus the contact (name, email, avatar
+-- initials), company name, assignee name, the last message (preview, kind, time, who sent it),
+-- the caller's read marker and unread flag, and the conversation's mood and AI confidence. Every
+-- extra is a lookup by key for its own row, so a page of n rows costs n lookups each, whatever
+-- the workspace's size (api.list_tickets picks the page first).
+create view api.ticket_rows with (security_invoker = true) as
+  select t.*,
+         ct.name as contact_name,
+         ct.email as contact_email,
+         halo.initials(coalesce(nullif(btrim(ct.name), ''), ct.email)) as contact_initials,
+         co.name as company_name,
+         am.display_name as assignee_name,
+         lm.id as last_message_id,
+         lm.kind as last_message_kind,
+         lm.author_kind as last_message_author_kind,
+         lm.author_user_id as last_message_author_user_id,
+         lm.author_name as last_message_author_name,
+         lm.preview as last_message_preview,
+         lm.created_at as last_message_at,
+         r.last_read_at,
+         case when (select auth.uid()) is not null then
+           lm.id is not null and lm.author_user_id is distinct from (select auth.uid())
+           and (r.last_read_at is null or lm.created_at > r.last_read_at)
+         end as unread,
+         cv.mood,
+         cv.ai_confidence as conversation_ai_confidence
+  from api.tickets t
+  left join halo.contacts ct on ct.id = t.contact_id
+  left join halo.companies co on co.id = t.company_id
+  left join halo.members am on am.workspace_id = t.workspace_id and am.user_id = t.assignee_id
+  left join halo.conversations cv on cv.id = t.conversation_id
+  left join halo.ticket_reads r on r.user_id = (select auth.uid()) and r.ticket_id = t.id
+  left join lateral (
+    select m.id, m.kind, m.author_kind, m.author_user_id, m.created_at,
+           left(btrim(regexp_replace(left(m.body_text, 400), '\s+', ' ', 'g')), 140) as preview,
+           case m.author_kind
+             when 'teammate' then (select mb.display_name from halo.members mb
+                                    where mb.workspace_id = m.workspace_id and mb.user_id = m.author_user_id)
+             when 'alias_user' then (select au.name from halo.alias_users au where au.id = m.author_alias_user_id)
+             when 'customer' then (select coalesce(nullif(btrim(c.name), ''), c.email)
+                                     from halo.contacts c where c.id = m.author_contact_id)
+             when 'ai_agent' then (select ag.name from halo.ai_agents ag where ag.id = m.author_ai_agent_id)
+           end as author_name
+    from halo.messages m
+    where m.ticket_id = t.id and m.kind <> 'system'
+    order by m.created_at desc
+    limit 1
+  ) lm on true;
+comment on view api.ticket_rows is
+  'The rows of a ticket list: the columns of api.tickets plus contact_name, contact_email, '
+  'contact_initials, company_name, assignee_name, the last message other than system rows '
+  '(last_message_id, _kind, _author_kind, _author_user_id, _author_name, _preview: its first 140 '
+  'characters on one line, _at), the caller''s last_read_at and unread (the last message is '
+  'someone else''s and newer than the caller''s read marker; null without a signed-in member), '
+  'and the linked conversation''s mood and conversation_ai_confidence. Members with Inbox '
+  'permission view may read; page it with api.list_tickets.';
+
 -- One page of a ticket view (built-in, `everything`, custom:<id>, segment:<id>), narrowed by an optional
 -- FilterBar filter and search, as the caller sees it (RLS). p_sort: last_activity_at, created_at
 -- or number, with .desc (default) or .asc. Keyset pagination: pass the last row's sort value and
@@ -330,7 +402,7 @@ create function api.list_tickets(
   p_after_value text default null,
   p_after_id uuid default null,
   p_limit integer default 50
-) returns setof api.tickets
+) returns setof api.ticket_rows
 language plpgsql stable
 security invoker
 set search_path = ''
@@ -343,6 +415,7 @@ declare
   sort_type text;
   keyset text := 'true';
   params text[] := array[workspace::text];
+  page uuid[];
 begin
   if p_limit is null or p_limit not between 1 and 200 then
     raise exception 'p_limit must be between 1 and 200, got %', p_limit using errcode = '22023';
@@ -370,17 +443,23 @@ begin
                      case direction when 'desc' then '<' else '>' end,
                      cardinality(params) - 1, sort_type, cardinality(params));
   end if;
-  return query execute format(
-    'select t.* from api.tickets t where t.workspace_id = ($1[1])::uuid and %s and %s'
-    ' order by t.%I %s, t.id %s limit %s',
+  -- The page's ids first (dynamic SQL, planned each call, cheap), then its rows' lookups in a
+  -- static query whose plan PL/pgSQL keeps for the session.
+  execute format(
+    'select array(select t.id from api.tickets t where t.workspace_id = ($1[1])::uuid and %s and %s'
+    ' order by t.%I %s, t.id %s limit %s)',
     predicate.sql, keyset, sort_column, direction, direction, p_limit)
-    using params;
+    into page using params;
+  return query select r.* from unnest(page) with ordinality as p(id, n)
+                 join api.ticket_rows r on r.id = p.id
+                order by p.n;
 end
 $$;
 grant execute on function api.list_tickets(uuid, text, jsonb, text, text, text, uuid, integer)
   to authenticated, service_role;
 comment on function api.list_tickets(p_workspace_id uuid, p_view text, p_filter jsonb, p_search text, p_sort text, p_after_value text, p_after_id uuid, p_limit integer) is
-  'Returns one page of a ticket view as the caller sees it: a built-in view (all, agent_requests, '
+  'Returns one page of a ticket view as the caller sees it, as api.ticket_rows rows (contact, '
+  'company, assignee name, last message, unread): a built-in view (all, agent_requests, '
   'sales, assigned_to_me, mentions, open, priority, in_progress, snoozed, resolved, ai_resolved, '
   'spam), everything, custom:<id> or segment:<id>, narrowed by an optional FilterBar filter and '
   'full-text p_search (at most 500 characters). p_sort is last_activity_at, created_at or number '
@@ -452,6 +531,61 @@ comment on function api.inbox_counts(p_workspace_id uuid) is
   'caller), conversations: {live: n}}. p_workspace_id may be omitted when the caller belongs to '
   'exactly one workspace. Needs Inbox permission view (or service_role); raises 42501 when not '
   'allowed and 22023 when the workspace cannot be chosen.';
+
+-- Unread counts for the sidebar: per view, how many of its 100 most recently active tickets are
+-- unread for the caller (api.ticket_rows.unread). The window bounds the cost (100 rows' lookups
+-- per view, whatever the workspace's size) and is the part of a view an agent works from
+-- (decision 0027). p_views: view names as api.list_tickets takes them; null means every built-in
+-- view, every custom inbox and the caller's segments.
+create function api.unread_counts(p_workspace_id uuid default null, p_views text[] default null)
+returns jsonb
+language plpgsql stable
+security invoker
+set search_path = ''
+as $$
+declare
+  workspace uuid := halo.caller_workspace(p_workspace_id);
+  views text[] := p_views;
+  view_name text;
+  predicate halo.compiled_filter;
+  n bigint;
+  window_ids uuid[];
+  counts jsonb := '{}';
+begin
+  if auth.uid() is null or not halo.has_inbox_permission(workspace, 'view') then
+    raise exception 'unread counts are a signed-in member''s; it needs Inbox: View permission in workspace %', workspace
+      using errcode = '42501';
+  end if;
+  if views is null then
+    views := halo.builtin_views()
+      || array(select 'custom:' || ci.id from halo.custom_inboxes ci
+                where ci.workspace_id = workspace order by ci.position, ci.id)
+      || array(select 'segment:' || s.id from halo.segments s
+                where s.workspace_id = workspace and s.user_id = (select auth.uid()) order by s.position, s.id);
+  elsif cardinality(views) > 50 then
+    raise exception 'p_views names at most 50 views, got %', cardinality(views) using errcode = '22023';
+  end if;
+  foreach view_name in array views loop
+    predicate := halo.view_predicate(view_name, null, null, array[workspace::text]);
+    execute format(
+      'select array(select t.id from api.tickets t where t.workspace_id = ($1[1])::uuid and %s'
+      ' order by t.last_activity_at desc, t.id desc limit 100)', predicate.sql)
+      into window_ids using predicate.params;
+    select count(*) into n from api.ticket_rows r where r.id = any (window_ids) and r.unread;
+    counts := counts || jsonb_build_object(view_name, n);
+  end loop;
+  return jsonb_build_object('workspace_id', workspace, 'window', 100, 'views', counts);
+end
+$$;
+grant execute on function api.unread_counts(uuid, text[]) to authenticated, service_role;
+comment on function api.unread_counts(p_workspace_id uuid, p_views text[]) is
+  'Returns the caller''s unread counts per view: {workspace_id, window: 100, views: {view: n}}, '
+  'n being how many of the view''s 100 most recently active tickets are unread for the caller '
+  '(see api.ticket_rows.unread). p_views are view names as api.list_tickets takes them (at most '
+  '50); null means every built-in view, every custom inbox and the caller''s segments. '
+  'p_workspace_id may be omitted when the caller belongs to exactly one workspace. Needs a '
+  'signed-in member with Inbox permission view; raises 42501 otherwise, 22023 for an unknown '
+  'view or too many, and P0002 when a custom inbox or segment does not exist.';
 
 -- The Live Feed and Completed rows: api.conversations' columns plus who it is with (the contact's
 -- name or email, or Anonymous), the AI agent's name, and whether the user was active in the last
@@ -529,6 +663,8 @@ grant select, insert, update, delete on api.segments to authenticated, service_r
 grant all on halo.ticket_count_deltas to service_role;
 
 grant select on api.conversation_feed to authenticated, service_role;
+
+grant select on api.ticket_rows to authenticated, service_role;
 
 -- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

@@ -57,6 +57,10 @@ def test_model_validates_every_seeded_row(project_db: str, model: type[ViewModel
             "insert into halo.training_entries (workspace_id, scope, source, body_text)"
             f" values ('{ACME}', 'workspace', 'composer', 'We ship on Mondays')"
         )
+        conn.execute(
+            "insert into halo.ticket_reads (user_id, ticket_id, workspace_id, last_read_at)"
+            f" select '{AGENT}', id, workspace_id, now() from halo.tickets where workspace_id = '{ACME}'"
+        )
         rows = [r[0] for r in conn.execute(f"select to_jsonb(v) from api.{model.VIEW} v")]
     assert rows
     for row in rows:
@@ -78,6 +82,12 @@ async def test_a_workflow_through_the_typed_client(project_db: str) -> None:
             assert (ticket.status, ticket.labels) == ("open", ["hardware"])
             reply = await agent.append_message(ticket.id, kind="email", body_text="On my way")
             assert (reply.direction, reply.author_kind) == ("outbound", "teammate")
+            [row] = [r for r in await manager.list_tickets(acme, "all") if r.id == ticket.id]
+            assert (row.last_message_preview, row.last_message_author_name) == ("On my way", "Remy")
+            assert row.unread is True
+            marker = await manager.mark_ticket_read(ticket.id)
+            assert marker.last_read_message_id == reply.id
+            assert (await manager.unread_counts(acme, ["all"]))["window"] == 100
             ticket = await manager.set_ticket_status(ticket.id, "resolved")
             assert (ticket.status, ticket.resolved_by) == ("resolved", "human")
             ticket = await manager.assign_ticket(ticket.id, None)
@@ -90,6 +100,7 @@ async def test_a_workflow_through_the_typed_client(project_db: str) -> None:
                 "ticket.created",
                 "ticket.assigned",
                 "message.created",
+                "ticket.read",
                 "ticket.status_changed",
                 "ticket.assigned",
             ]

@@ -4,8 +4,9 @@ Each row runs one statement against the seeded demo workspace "Acme Support" as 
 people, the way PostgREST would (role + JWT claims), inside a transaction that is rolled back.
 The statement returns a count; the operation was *allowed* when it ran and the count is positive,
 *denied* when PostgreSQL refused it (SQLSTATE 42501: no grant, row-level security, or our own
-permission check; P0002: the row is invisible) or when it matched no row. Any other error fails
-the test, so a broken statement cannot pass as "denied".
+permission check; P0002: the row is invisible; 55000: a view that joins tables cannot be written)
+or when it matched no row. Any other error fails the test, so a broken statement cannot pass as
+"denied".
 
 Grid columns: anon, a member of another workspace, Inbox view / reply / manage members, an
 admin, service_role. `Y` = allowed, `.` = denied.
@@ -89,6 +90,10 @@ FEEDBACK = (
 TWO_TICKETS = (
     f"select (select id from api.create_ticket('{ACME}', 'dup 1', p_contact_id => '{CONTACT}')),"
     f" (select id from api.create_ticket('{ACME}', 'dup 2', p_contact_id => '{CONTACT}'))"
+)
+READ_MARKERS = (
+    "insert into halo.ticket_reads (user_id, ticket_id, workspace_id, last_read_at)"
+    f" select user_id, '{OPEN_TICKET}', workspace_id, now() from halo.members where {W} returning 1"
 )
 API_KEY = f"select key from api.create_api_key('{ACME}', 'setup key')"
 TRAINING = (
@@ -239,6 +244,17 @@ MATRIX: list[Case] = [
     Case("list_tickets", "execute", ". . Y Y Y Y Y", rows(f"api.list_tickets('{ACME}', 'all')")),
     Case("inbox_counts", "execute", ". . Y Y Y Y Y", call(f"api.inbox_counts('{ACME}')")),
     Case("list_conversations", "execute", ". . Y Y Y Y Y", rows(f"api.list_conversations('{ACME}', 'live')")),
+    # rows a list renders and unread state (issue 14)
+    Case("ticket_rows", "select", ". . Y Y Y Y Y", select("ticket_rows")),
+    Case("ticket_rows", "insert", ". . . . . . .", dml(f"insert into api.ticket_rows (workspace_id, subject) values ('{ACME}', 'x')")),
+    Case("ticket_rows", "update", ". . . . . . .", dml(f"update api.ticket_rows set subject = 'x' where {W}")),
+    Case("ticket_rows", "delete", ". . . . . . .", dml(f"delete from api.ticket_rows where {W}")),
+    Case("mark_ticket_read", "execute", ". . Y Y Y Y .", rows(f"api.mark_ticket_read('{OPEN_TICKET}')")),
+    Case("unread_counts", "execute", ". . Y Y Y Y .", call(f"api.unread_counts('{ACME}')")),
+    Case("ticket_reads", "select", ". . Y Y Y Y Y", select("ticket_reads"), READ_MARKERS),
+    Case("ticket_reads", "insert", ". . . . . . .", dml(f"insert into api.ticket_reads (user_id, ticket_id, workspace_id, last_read_at) values ('{AGENT}', '{OPEN_TICKET}', '{ACME}', now())")),
+    Case("ticket_reads", "update", ". . . . . . .", dml(f"update api.ticket_reads set last_read_at = now() where {W}"), READ_MARKERS),
+    Case("ticket_reads", "delete", ". . . . . . .", dml(f"delete from api.ticket_reads where {W}"), READ_MARKERS),
     Case("custom_inboxes", "select", ". . Y Y Y Y Y", select("custom_inboxes")),
     Case("custom_inboxes", "insert", ". . . . Y Y Y", dml(f"insert into api.custom_inboxes (workspace_id, name, filter) values ('{ACME}', 'VIP', '{{}}')")),
     Case("custom_inboxes", "update", ". . . . Y Y Y", dml(f"update api.custom_inboxes set position = 5 where {W}")),
@@ -279,7 +295,7 @@ MATRIX: list[Case] = [
 ]
 # fmt: on
 
-DENIED_SQLSTATES = {"42501", "P0002"}
+DENIED_SQLSTATES = {"42501", "P0002", "55000"}
 
 
 def outcome(conn: psycopg.Connection[tuple[object, ...]], case: Case, person: str) -> bool:

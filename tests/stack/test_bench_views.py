@@ -21,6 +21,7 @@ def test_bench_views_measures_every_scenario(stack: Stack) -> None:
         "first page: all",
         "first page: spam",
         "inbox_counts()",
+        "unread_counts()",
         "filter: 3 conditions",
         "search: a customer",
         "next page (keyset) of All",

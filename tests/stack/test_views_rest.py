@@ -1,5 +1,5 @@
-"""Views through the REST API with real member JWTs: built-in views, search, keyset pagination,
-custom inboxes, segments and the sidebar counts."""
+"""Views through the REST API with real member JWTs: built-in views, list rows, search, keyset
+pagination, custom inboxes, segments, the sidebar counts and unread state in realtime."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+from realtime import RealtimeSubscribeStates
+
 from halo_supabase.models import Contact, CustomInbox, Segment, Ticket
-from tests.db.demo import AGENT
+from supabase import acreate_client
+from tests.db.demo import AGENT, MANAGER
+from tests.stack.conftest import Stack
 from tests.stack.inbox_support import Inbox, inbox, refused
+from tests.stack.realtime_support import Inbox as Heard
 
 __all__ = ["inbox"]
 
@@ -75,6 +80,53 @@ def test_builtin_views_hold_what_their_name_says(inbox: Inbox) -> None:
     error = refused(lambda: inbox.agent.list_tickets(view="nope"))
     assert error.code == "22023" and "unknown view nope" in str(error.message)
     assert refused(lambda: inbox.outsider.list_tickets(inbox.workspace)).code == "42501"
+
+
+async def test_a_list_row_over_rest_and_its_unread_dot_in_realtime(
+    stack: Stack, inbox: Inbox
+) -> None:
+    contact = inbox.service.insert(
+        Contact,
+        {"workspace_id": inbox.workspace, "email": f"{token()}@ex.test", "name": "Ada Byron"},
+    )
+    ticket = inbox.ticket("Printer jam", UUID(str(contact.id)), assignee_id=UUID(MANAGER))
+    said = inbox.customer_says(ticket, "It jams on page two")
+    [row] = [r for r in inbox.agent.list_tickets(view="all", limit=200) if r.id == ticket.id]
+    assert (row.contact_name, row.contact_initials, row.assignee_name) == (
+        "Ada Byron",
+        "AB",
+        "Maya",
+    )
+    assert (row.last_message_preview, row.last_message_author_name, row.unread) == (
+        "It jams on page two",
+        "Ada Byron",
+        True,
+    )
+
+    dashboard = await acreate_client(stack.url, stack.anon_key)
+    await dashboard.realtime.set_auth(inbox.agent_token)
+    heard = Heard()
+    channel = dashboard.channel(f"workspace:{inbox.workspace}", {"config": {"private": True}})
+    channel.on_broadcast("ticket.read", heard.callback())
+    states: list[str] = []
+    await channel.subscribe(lambda state, _error: states.append(state))
+    try:
+        await Heard(states).wait(lambda got: RealtimeSubscribeStates.SUBSCRIBED in got)
+        marker = inbox.agent.mark_ticket_read(ticket.id)
+        [read] = await heard.wait(lambda got: bool(got), timeout=10)
+    finally:
+        await dashboard.realtime.close()
+    assert marker.last_read_message_id == said.id
+    assert (read["payload"]["ticket_id"], read["payload"]["user_id"]) == (str(ticket.id), AGENT)
+    assert [
+        r.unread for r in inbox.agent.list_tickets(view="all", limit=200) if r.id == ticket.id
+    ] == [False]
+    assert [
+        r.unread for r in inbox.manager.list_tickets(view="all", limit=200) if r.id == ticket.id
+    ] == [True]
+    assert inbox.agent.ticket_reads(ticket_id=ticket.id)[0].last_read_message_id == said.id
+    assert inbox.manager.ticket_reads(ticket_id=ticket.id) == []
+    assert refused(lambda: inbox.outsider.unread_counts(inbox.workspace)).code == "42501"
 
 
 def test_search_covers_subject_contact_and_message_text(inbox: Inbox) -> None:
