@@ -9,6 +9,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
+from halo_supabase.client.events import parse_event
 from tests.conftest import as_user
 from tests.db.demo import (
     ACME,
@@ -110,6 +111,15 @@ def test_each_change_emits_exactly_one_event(
         staged = conn.execute("select count(*) from halo.pending_events").fetchone()
     assert [(seq, name) for seq, name, _ in events] == [(before + 1, expected)]
     assert staged == (0,)  # published at commit, nothing left behind
+    # The typed client's model reads the broadcast whole: every field the trigger sends is named.
+    with psycopg.connect(inbox_db) as conn:
+        row = conn.execute(
+            "select payload from realtime.messages where topic = %s and event = %s"
+            " and (payload ->> 'seq')::bigint = %s",
+            (f"workspace:{ACME}", expected, before + 1),
+        ).fetchone()
+    assert row is not None and isinstance(row[0], dict)
+    assert parse_event(expected, row[0]).model_extra == {}
 
 
 def test_status_change_writes_an_activity_row_but_no_second_event(inbox_db: str) -> None:

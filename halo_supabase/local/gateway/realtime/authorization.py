@@ -1,22 +1,27 @@
 """Private channels: RLS on `realtime.messages` decides who may read and write a topic.
 
 As Supabase Realtime does, in one transaction on a privileged connection that is always rolled
-back: insert probe rows for the topic, become the user (role, `realtime.topic`, JWT claims), select
-the probes back (visible ⇒ may read that extension), insert as the user inside a savepoint (refused
-by RLS ⇒ may not write).
+back. Read (at join, and again on a token refresh): insert probe rows for the topic, become the
+user (role, `realtime.topic`, JWT claims, headers), select the probes back; a visible probe means
+the user may read that extension. Write (when the channel first sends a broadcast or tracks
+presence, not at join): become the user and insert a row inside a savepoint; a refusal by RLS
+means the user may not write that extension.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 
 from halo_supabase.local.gateway.db import GatewayDatabase
 
-__all__ = ["Permissions", "authorize"]
+__all__ = ["Extension", "may_read", "may_write"]
+
+Extension = str  # "broadcast" or "presence"
 
 _PROBE = """
 insert into realtime.messages (topic, extension, payload, event, private)
@@ -42,67 +47,61 @@ values ($1, $2, '{}'::jsonb, 'halo_authorization_probe', true)
 """
 
 
-@dataclass(frozen=True)
-class Permissions:
-    read_broadcast: bool
-    read_presence: bool
-    write_broadcast: bool
-    write_presence: bool
-
-    @property
-    def can_join(self) -> bool:
-        return self.read_broadcast or self.read_presence
-
-
-async def authorize(
-    db: GatewayDatabase,
-    topic: str,
-    claims: dict[str, Any],
-    *,
-    presence: bool = True,
-    headers: dict[str, str] | None = None,
-) -> Permissions:
-    """What `claims` may do on private `topic` (the channel name, without "realtime:")."""
-    extensions = ["broadcast", "presence"] if presence else ["broadcast"]
-    role = str(claims.get("role") or "anon")
-    writes: dict[str, bool] = {}
+@asynccontextmanager
+async def _rolled_back(db: GatewayDatabase) -> AsyncIterator[Any]:
     async with db.admin() as conn:
         transaction = conn.transaction()
         await transaction.start()
         try:
-            ids = [row["id"] for row in await conn.fetch(_PROBE, topic, extensions)]
-            await conn.execute(
-                _BECOME,
-                role,
-                topic,
-                json.dumps(claims),
-                str(claims.get("sub") or ""),
-                json.dumps(headers or {}),
-            )
-            readable = {row["extension"] for row in await conn.fetch(_READ, ids)}
-            for extension in extensions:
-                writes[extension] = await _may_insert(conn, topic, extension)
-        except asyncpg.PostgresError:
-            # An unknown role or a policy that errors denies, as a failed probe does in Realtime.
-            readable = set()
+            yield conn
         finally:
             await transaction.rollback()
-    return Permissions(
-        read_broadcast="broadcast" in readable,
-        read_presence="presence" in readable,
-        write_broadcast=writes.get("broadcast", False),
-        write_presence=writes.get("presence", False),
+
+
+async def _become(
+    conn: Any, topic: str, claims: dict[str, Any], headers: dict[str, str] | None
+) -> None:
+    role = str(claims.get("role") or "anon")
+    await conn.execute(
+        _BECOME,
+        role,
+        topic,
+        json.dumps(claims),
+        str(claims.get("sub") or ""),
+        json.dumps(headers or {}),
     )
 
 
-async def _may_insert(conn: Any, topic: str, extension: str) -> bool:
-    savepoint = conn.transaction()
-    await savepoint.start()
-    try:
-        await conn.execute(_WRITE, topic, extension)
-    except asyncpg.PostgresError:
-        allowed = False
-    else:
-        allowed = True
-    await savepoint.rollback()
-    return allowed
+async def may_read(
+    db: GatewayDatabase,
+    topic: str,
+    claims: dict[str, Any],
+    extensions: list[Extension],
+    headers: dict[str, str] | None = None,
+) -> frozenset[Extension]:
+    """The extensions `claims` may read on private `topic` (the channel name, without "realtime:")."""
+    async with _rolled_back(db) as conn:
+        try:
+            ids = [row["id"] for row in await conn.fetch(_PROBE, topic, extensions)]
+            await _become(conn, topic, claims, headers)
+            return frozenset(row["extension"] for row in await conn.fetch(_READ, ids))
+        except asyncpg.PostgresError:
+            # An unknown role or a policy that errors denies, as a failed probe does in Realtime.
+            return frozenset()
+
+
+async def may_write(
+    db: GatewayDatabase,
+    topic: str,
+    claims: dict[str, Any],
+    extension: Extension,
+    headers: dict[str, str] | None = None,
+) -> bool:
+    """Whether `claims` may send on `extension` of private `topic`: an insert as the user."""
+    async with _rolled_back(db) as conn:
+        try:
+            await _become(conn, topic, claims, headers)
+            await conn.execute(_WRITE, topic, extension)
+        except asyncpg.PostgresError:
+            return False
+        return True

@@ -27,15 +27,33 @@ def flag(value: Any, default: bool = False) -> bool:
     return bool(value)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChannelAuth:
-    """Who a channel acts as (its JWT) and what the RLS probes allowed on a private topic."""
+    """Who a channel acts as (its JWT) and what RLS on `realtime.messages` allowed it.
+
+    A public channel may do everything. On a private one the reads are evaluated at join (presence
+    only when the join enabled it) and each write when first needed; None means not evaluated yet.
+    """
 
     token: str
     claims: dict[str, Any]
-    can_read: bool = True  # broadcasts; a private join may be allowed for presence only
-    can_write_broadcast: bool = True
-    can_write_presence: bool = True
+    read_broadcast: bool = True  # a private join may be allowed for presence only
+    read_presence: bool | None = True
+    write_broadcast: bool | None = True
+    write_presence: bool | None = True
+
+    @classmethod
+    def private(
+        cls, token: str, claims: dict[str, Any], readable: frozenset[str], presence: bool
+    ) -> ChannelAuth:
+        return cls(
+            token,
+            claims,
+            read_broadcast="broadcast" in readable,
+            read_presence=("presence" in readable) if presence else None,
+            write_broadcast=None,
+            write_presence=None,
+        )
 
     @property
     def role(self) -> str:

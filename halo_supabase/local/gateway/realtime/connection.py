@@ -15,7 +15,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from halo_supabase.local.gateway.http import Receive, Send
-from halo_supabase.local.gateway.realtime.authorization import authorize
+from halo_supabase.local.gateway.realtime.authorization import may_read, may_write
 from halo_supabase.local.gateway.realtime.changes import parse_bindings, subscription_error
 from halo_supabase.local.gateway.realtime.channel import Channel, ChannelAuth, flag
 from halo_supabase.local.gateway.realtime.filters import FilterError
@@ -118,9 +118,9 @@ class Connection:
             self._reply(frame, "error", {"reason": "unmatched topic"})
             return
         if frame.event == "broadcast":
-            self._broadcast(channel, frame)
+            await self._broadcast(channel, frame)
         elif frame.event == "presence":
-            self._presence(channel, frame)
+            await self._presence(channel, frame)
         elif frame.event == "access_token":
             await self._refresh(channel, frame)
         elif frame.event == "phx_leave":
@@ -166,18 +166,13 @@ class Connection:
         presence_enabled = flag(presence.get("enabled"))
         auth = ChannelAuth(token, claims)
         if private:
-            allowed = await authorize(self.service.db, name, claims)
-            if not allowed.can_join:
+            extensions = ["broadcast", "presence"] if presence_enabled else ["broadcast"]
+            readable = await may_read(self.service.db, name, claims, extensions)
+            if not readable:
                 reason = f"Unauthorized: You do not have permissions to read from this Channel topic: {name}"
                 self._reply(frame, "error", {"reason": reason})
                 return
-            auth = ChannelAuth(
-                token,
-                claims,
-                allowed.read_broadcast,
-                allowed.write_broadcast,
-                allowed.write_presence,
-            )
+            auth = ChannelAuth.private(token, claims, readable, presence_enabled)
         key = presence.get("key")
         channel = Channel(
             connection=self,
@@ -201,10 +196,10 @@ class Connection:
         self.service.hub.add(channel)
         self._reply(frame, "ok", {"postgres_changes": [b.echo for b in bindings]})
         self._schedule_expiry(channel)
-        if presence_enabled:
+        if presence_enabled and auth.read_presence:
             channel.push("presence_state", self.service.hub.presence_state(channel.key))
         replay_from = replay_options(broadcast) if private else None
-        if replay_from is not None and auth.can_read:
+        if replay_from is not None and auth.read_broadcast:
             await replay(self.service.db, channel, *replay_from)
         if bindings:
             if problem is None:
@@ -241,12 +236,17 @@ class Connection:
 
     # -- events on a joined channel -----------------------------------------------------------
 
-    def _broadcast(self, channel: Channel, frame: Frame) -> None:
+    async def _broadcast(self, channel: Channel, frame: Frame) -> None:
         payload = frame.payload
         if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
             self._reply(frame, "error", {"reason": "broadcast needs a payload with an event"})
             return
-        if channel.auth.can_write_broadcast:
+        auth = channel.auth
+        if auth.write_broadcast is None:
+            auth.write_broadcast = await may_write(
+                self.service.db, channel.name, auth.claims, "broadcast"
+            )
+        if auth.write_broadcast:
             message = {
                 "type": "broadcast",
                 "event": payload["event"],
@@ -256,17 +256,33 @@ class Connection:
         if channel.broadcast_ack and frame.ref is not None:
             self._reply(frame, "ok", {})
 
-    def _presence(self, channel: Channel, frame: Frame) -> None:
+    async def _presence(self, channel: Channel, frame: Frame) -> None:
         payload = frame.payload if isinstance(frame.payload, dict) else {}
         event = payload.get("event")
         if event == "track":
-            if not channel.auth.can_write_presence:
+            auth = channel.auth
+            if auth.write_presence is None:
+                # As Realtime: the first track checks presence read (when the join skipped it)
+                # and presence write, an insert into realtime.messages as the user.
+                if auth.read_presence is None:
+                    readable = await may_read(
+                        self.service.db, channel.name, auth.claims, ["presence"]
+                    )
+                    auth.read_presence = "presence" in readable
+                auth.write_presence = await may_write(
+                    self.service.db, channel.name, auth.claims, "presence"
+                )
+            if not auth.write_presence:
                 self._reply(
                     frame, "error", {"reason": "Unauthorized: presence track is not allowed"}
                 )
                 return
             meta = payload.get("payload")
+            newly_enabled = not channel.presence_enabled
             channel.presence_enabled = True
+            if newly_enabled and auth.read_presence:
+                # Presence starts with this track: the channel never had the join's state.
+                channel.push("presence_state", self.service.hub.presence_state(channel.key))
             self.service.hub.track(channel, meta if isinstance(meta, dict) else {})
             self._reply(frame, "ok", {})
         elif event == "untrack":
@@ -287,20 +303,16 @@ class Connection:
             return
         auth = ChannelAuth(token, claims)
         if channel.private:
-            allowed = await authorize(self.service.db, channel.name, claims)
-            if not allowed.can_join:
+            presence = channel.presence_enabled
+            extensions = ["broadcast", "presence"] if presence else ["broadcast"]
+            readable = await may_read(self.service.db, channel.name, claims, extensions)
+            if not readable:
                 self._fail(
                     channel,
                     "You do not have permissions to read from this Channel topic: " + channel.name,
                 )
                 return
-            auth = ChannelAuth(
-                token,
-                claims,
-                allowed.read_broadcast,
-                allowed.write_broadcast,
-                allowed.write_presence,
-            )
+            auth = ChannelAuth.private(token, claims, readable, presence)
         channel.auth = auth
         self._schedule_expiry(channel)
 

@@ -58,7 +58,9 @@ class Hub:
             self._presence_diff(channel.key, diff)
 
     def _presence_diff(self, key: TopicKey, diff: PresenceDiff) -> None:
-        recipients = [c for c in self.topics.get(key, ()) if c.presence_enabled]
+        recipients = [
+            c for c in self.topics.get(key, ()) if c.presence_enabled and c.auth.read_presence
+        ]
         self._fan_out(recipients, lambda s, topic: s.encode(Frame(topic, "presence_diff", diff)))
 
     def broadcast(
@@ -72,7 +74,7 @@ class Hub:
         recipients = [
             c
             for c in self.topics.get((name, private), ())
-            if (c is not sender or c.broadcast_self) and c.auth.can_read
+            if (c is not sender or c.broadcast_self) and c.auth.read_broadcast
         ]
         return self._fan_out(recipients, lambda s, topic: s.encode_broadcast(topic, payload))
 

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from halo_supabase.local.gateway.credentials import CredentialsError
 from halo_supabase.local.gateway.http import BodyTooLarge, Request, Send, send_bytes, send_json
-from halo_supabase.local.gateway.realtime.authorization import authorize
+from halo_supabase.local.gateway.realtime.authorization import may_write
 from halo_supabase.local.gateway.realtime.channel import flag
 from halo_supabase.local.gateway.realtime.tokens import TokenRejected, verify
 
@@ -59,8 +59,7 @@ async def handle_broadcast_api(service: RealtimeService, request: Request, send:
         topic = message["topic"]
         if message["private"]:
             if topic not in permitted:
-                permissions = await authorize(service.db, topic, claims, presence=False)
-                permitted[topic] = permissions.write_broadcast
+                permitted[topic] = await may_write(service.db, topic, claims, "broadcast")
             if not permitted[topic]:
                 continue
         inner: dict[str, Any] = {
