@@ -36,6 +36,7 @@ __all__ = [
     "TicketAiPauseChanged",
     "TicketChanged",
     "TicketCreated",
+    "TicketMarkedRead",
     "TicketMergeChanged",
     "TicketSnoozed",
     "TicketWoken",
@@ -90,6 +91,15 @@ class TicketMergeChanged(DomainEvent):
 class TicketAiPauseChanged(DomainEvent):
     event: Literal["ticket.ai_paused", "ticket.ai_resumed"]
     ai_paused: bool
+
+
+class TicketMarkedRead(DomainEvent):
+    """A member's read marker moved forward (api.mark_ticket_read): the ticket is read for them."""
+
+    event: Literal["ticket.read"]
+    user_id: UUID
+    last_read_message_id: UUID | None = None
+    last_read_at: datetime
 
 
 class MessageCreated(DomainEvent):
@@ -173,6 +183,7 @@ RealtimeEvent = Annotated[
     | TicketWoken
     | TicketMergeChanged
     | TicketAiPauseChanged
+    | TicketMarkedRead
     | MessageCreated
     | MentionCreated
     | ConversationStarted

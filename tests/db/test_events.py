@@ -91,6 +91,12 @@ CHANGES: list[tuple[str, str | None, str, str]] = [
         "contact.updated",
     ),
     (
+        "mark a ticket read",
+        AGENT,
+        f"select api.mark_ticket_read('{OPEN_TICKET}')",
+        "ticket.read",
+    ),
+    (
         "add a custom inbox",
         MANAGER,
         f"insert into api.custom_inboxes (workspace_id, name) values ('{ACME}', 'VIP')",
