@@ -612,7 +612,11 @@ def mail_show(number: int) -> None:
 
     box = read_mailbox(_mail_dir())
     if number > len(box):
-        raise click.UsageError(f"there are {len(box)} messages; `halo mail list` shows them")
+        held = "no messages" if not box else f"{len(box)} message{'s' if len(box) > 1 else ''}"
+        raise click.BadParameter(
+            f"there is no message {number}: the sink holds {held}; `halo mail list` shows them",
+            param_hint="NUMBER",
+        )
     out.print(box[number - 1].path.read_text(errors="replace"), markup=False, highlight=False)
 
 
