@@ -546,7 +546,13 @@ def jobs_discard(job_ids: tuple[int, ...]) -> None:
 
 
 @main.command("demo")
-@click.option("--rate", default=2.0, show_default=True, help="Emails per second.")
+@click.option(
+    "--rate",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Emails per second (more than 0).",
+)
 @click.option(
     "--corpus",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
