@@ -9,7 +9,7 @@ import sys
 
 import psycopg
 
-from halo_supabase.demo import _fresh_message_id
+from halo_supabase.demo import fresh_message_id
 from tests.conftest import scratch_dir
 from tests.stack.conftest import Stack
 from tests.stack.email_support import CORPUS, email_gateway, functions_project, new_inbox
@@ -50,7 +50,7 @@ def test_demo_posts_the_whole_corpus_byte_for_byte(stack: Stack, email_gateway: 
         ]
     # Each message as sent, its Message-ID replaced by one of a fixed length: a body decoded and
     # re-encoded on the way (a Latin-1 byte becoming U+FFFD) would change its size.
-    assert sorted(sizes) == sorted(len(_fresh_message_id(p.read_bytes(), "abcdef")) for p in corpus)
+    assert sorted(sizes) == sorted(len(fresh_message_id(p.read_bytes(), "abcdef")) for p in corpus)
 
     zero = halo_demo(env, "--rate", "0", "--to", inbox.address)
     assert zero.returncode == 2
