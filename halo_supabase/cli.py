@@ -211,22 +211,28 @@ def db_drift() -> None:
 @db.command("test")
 @_reports_errors
 def db_test() -> None:
-    """Run the pgTAP files in supabase/tests against the local database."""
+    """Run the pgTAP files in supabase/tests on a scratch database of the local cluster
+    (bootstrap, every migration, the seed), dropped afterwards; the local database is untouched."""
     from halo_supabase.local.pgtap import discover_test_files, ensure_pgtap, run_test_file
 
-    database = _database()
-    database.start()
-    files = discover_test_files(database.settings.supabase_dir / "tests")
+    settings = get_settings()
+    files = discover_test_files(settings.supabase_dir / "tests")
     if not files:
         console.print("no pgTAP files in supabase/tests")
         return
-    ensure_pgtap(database.url, database.cluster.binaries)
+    scratch = LocalDatabase(settings, dbname=f"halo_db_test_{os.getpid()}")
+    with console.status(f"building the scratch database {scratch.dbname}…"):
+        scratch.reset()
     failed = 0
-    for path in files:
-        result = run_test_file(path, database.url, database.cluster.binaries)
-        mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
-        console.print(f"{mark} {result.summary()}")
-        failed += not result.ok
+    try:
+        ensure_pgtap(scratch.url, scratch.cluster.binaries)
+        for path in files:
+            result = run_test_file(path, scratch.url, scratch.cluster.binaries)
+            mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
+            console.print(f"{mark} {result.summary()}")
+            failed += not result.ok
+    finally:
+        scratch.cluster.drop_database(scratch.dbname)
     console.print(f"{len(files) - failed} passed, {failed} failed")
     if failed:
         sys.exit(1)
@@ -290,6 +296,14 @@ def _stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float) ->
 def dev(with_demo: bool) -> None:
     """Run the local stack in the foreground until Ctrl-C: Postgres, migrations, seed, gateway,
     and every worker (`halo worker all`)."""
+    from halo_supabase.local.gateway.server import GatewayProcess
+
+    # This process is the gateway `halo status` reports; one already running is refused first.
+    with GatewayProcess(get_settings()).served_here():
+        _run_dev(with_demo)
+
+
+def _run_dev(with_demo: bool) -> None:
     from halo_supabase.demo import DEMO_PASSWORD, demo_logins
     from halo_supabase.local.gateway.server import build_server, run_serving
 
@@ -546,7 +560,13 @@ def jobs_discard(job_ids: tuple[int, ...]) -> None:
 
 
 @main.command("demo")
-@click.option("--rate", default=2.0, show_default=True, help="Emails per second.")
+@click.option(
+    "--rate",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Emails per second (more than 0).",
+)
 @click.option(
     "--corpus",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -612,7 +632,11 @@ def mail_show(number: int) -> None:
 
     box = read_mailbox(_mail_dir())
     if number > len(box):
-        raise click.UsageError(f"there are {len(box)} messages; `halo mail list` shows them")
+        held = "no messages" if not box else f"{len(box)} message{'s' if len(box) > 1 else ''}"
+        raise click.BadParameter(
+            f"there is no message {number}: the sink holds {held}; `halo mail list` shows them",
+            param_hint="NUMBER",
+        )
     out.print(box[number - 1].path.read_text(errors="replace"), markup=False, highlight=False)
 
 

@@ -28,7 +28,14 @@ from dotenv import dotenv_values
 from halo_supabase.errors import ConfigError
 from halo_supabase.settings import Settings
 
-__all__ = ["DEMO_ADDRESS", "DEMO_PASSWORD", "DemoLogin", "demo_logins", "run_demo"]
+__all__ = [
+    "DEMO_ADDRESS",
+    "DEMO_PASSWORD",
+    "DemoLogin",
+    "demo_logins",
+    "fresh_message_id",
+    "run_demo",
+]
 
 DEMO_ADDRESS = "support@acme.test"  # the seed's Acme Support inbox
 DEMO_PASSWORD = "halo-demo-2026"  # every teammate of supabase/seed.sql signs in with it
@@ -83,7 +90,7 @@ def _signing_key(settings: Settings) -> str:
     return key
 
 
-def _fresh_message_id(raw: bytes, run: str) -> bytes:
+def fresh_message_id(raw: bytes, run: str) -> bytes:
     """The message with its Message-ID replaced (or added) by one unique to this run."""
     new = f"Message-ID: <demo-{run}-{uuid.uuid4().hex[:12]}@demo.halo.example>\r\n".encode()
     replaced, count = _MESSAGE_ID.subn(new, raw, count=1)
@@ -97,7 +104,7 @@ def run_demo(
     report: Callable[[str, int], None],
     recipient: str = DEMO_ADDRESS,
 ) -> tuple[int, int]:
-    """Post every .eml in `corpus`; returns (accepted, refused)."""
+    """Post every .eml in `corpus`, `rate` a second (> 0); returns (accepted, refused)."""
     key = _signing_key(settings)
     run = uuid.uuid4().hex[:6]
     accepted = refused = 0
@@ -106,7 +113,9 @@ def run_demo(
         for path in sorted(corpus.glob("*.eml")):
             timestamp, token = str(int(time.time())), secrets.token_hex(25)
             signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256)
-            raw = _fresh_message_id(path.read_bytes(), run)
+            raw = fresh_message_id(path.read_bytes(), run)
+            # `body-mime` as a file part: the bytes arrive as they are, whatever charset the
+            # message declares (a text field must be UTF-8, and some of the corpus is not).
             response = http.post(
                 url,
                 data={
@@ -114,8 +123,8 @@ def run_demo(
                     "timestamp": timestamp,
                     "token": token,
                     "signature": signature.hexdigest(),
-                    "body-mime": raw.decode("utf-8", "surrogateescape"),
                 },
+                files={"body-mime": (path.name, raw, "message/rfc822")},
             )
             if response.status_code == 200:
                 accepted += 1

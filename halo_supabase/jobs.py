@@ -26,7 +26,8 @@ from halo_supabase.models import Job, JobState
 
 __all__ = ["CompletionBatcher", "JobQueue"]
 
-_LEASE_LOST = "55000"
+_LEASE_LOST = "55000"  # also: not a dead letter
+_NO_SUCH_JOB = "P0002"
 T = TypeVar("T")
 
 
@@ -116,9 +117,10 @@ class JobQueue:
         try:
             return await call
         except APIError as exc:
-            if exc.code == _LEASE_LOST:
+            # The database names the problem: no such job (P0002) or its state (55000).
+            if exc.code in (_NO_SUCH_JOB, _LEASE_LOST):
                 raise JobError(
-                    f"job {job_id} is not a dead letter (see `halo jobs list`)"
+                    f"{exc.message}; {exc.hint}" if exc.hint else str(exc.message)
                 ) from None
             raise
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from halo_supabase.ai import AIProvider, provider_from_settings
@@ -65,13 +65,19 @@ class WorkerDefinition:
 
 
 def job_worker(
-    name: str, kind: str, handler: Callable[[WorkerResources, HaloClient], Handler]
+    name: str,
+    kind: str,
+    handler: Callable[[WorkerResources, HaloClient], Handler],
+    max_poll_seconds: float | None = None,
 ) -> WorkerDefinition:
     """A worker on the job runtime: `handler` builds the job handler from the resources and the
-    worker's client."""
+    worker's client. `max_poll_seconds` caps the poll interval for a kind whose jobs become due
+    at a set time, which rings no doorbell (the doorbell rang when they were inserted)."""
 
     def build(resources: WorkerResources, api: HaloClient) -> WorkerLoop:
         config = worker_config(resources.settings, name, kind)
+        if max_poll_seconds is not None:
+            config = replace(config, poll_seconds=min(config.poll_seconds, max_poll_seconds))
         return Worker(config, handler(resources, api), api)
 
     return WorkerDefinition(name, build)

@@ -462,12 +462,42 @@ class LocalCluster:
         """A superuser connection to one database of this cluster."""
         return psycopg.connect(self.url(dbname), **kwargs)  # type: ignore[arg-type]
 
-    def recreate_database(self, dbname: str = "postgres") -> None:
-        """Drop and create `dbname` empty, closing its connections first."""
+    def recreate_database(self, dbname: str = "postgres", slot_timeout: float = 15.0) -> None:
+        """Drop and create `dbname` empty. Its connections are closed and new ones refused
+        meanwhile, and its replication slots (the running gateway's Realtime capture) released;
+        the gateway reconnects to the new database by itself."""
+        database = Identifier(dbname)
         with psycopg.connect(self.url("template1"), autocommit=True) as conn:
-            conn.execute(_SQL["close_connections"], (dbname,))
-            for name in ("drop_database", "create_database"):
-                conn.execute(SQL(_SQL[name]).format(database=Identifier(dbname)))
+            exists = conn.execute(_SQL["database_exists"], (dbname,)).fetchone()
+            if exists and exists[0]:
+                conn.execute(SQL(_SQL["refuse_connections"]).format(database=database))
+                try:
+                    conn.execute(_SQL["close_connections"], (dbname,))
+                    self._wait_for_released_slots(conn, dbname, slot_timeout)
+                    conn.execute(SQL(_SQL["drop_database"]).format(database=database))
+                except BaseException:
+                    conn.execute(SQL(_SQL["allow_connections"]).format(database=database))
+                    raise
+            conn.execute(SQL(_SQL["create_database"]).format(database=database))
+
+    @staticmethod
+    def _wait_for_released_slots(
+        conn: psycopg.Connection[tuple[object, ...]], dbname: str, timeout: float
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            conn.execute(_SQL["drop_released_replication_slots"], (dbname,))
+            row = conn.execute(_SQL["held_replication_slots"], (dbname,)).fetchone()
+            held = list(row[0]) if row and isinstance(row[0], list) else []
+            if not held:
+                return
+            if time.monotonic() > deadline:
+                raise LocalStackError(
+                    f"database {dbname} is still used by the replication slot(s) "
+                    f"{', '.join(map(str, held))} after {timeout:.0f}s: stop the process that "
+                    "holds them (`halo down`, or Ctrl-C in `halo dev`), then run this again"
+                )
+            time.sleep(0.1)
 
     def drop_database(self, dbname: str) -> None:
         """Drop `dbname` if it exists, closing its connections."""

@@ -126,6 +126,28 @@ $$;
 revoke execute on function halo.lease_lost(bigint) from public;
 grant execute on function halo.lease_lost(bigint) to service_role;
 
+-- Raised by retry_job and discard_job when the job is not a dead letter: P0002 when there is no
+-- such job, 55000 naming its state when it is queued, running or done.
+create function halo.refuse_not_dead_letter(p_job_id bigint, p_action text) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  job_state text;
+begin
+  select state into job_state from halo.jobs where id = p_job_id;
+  if job_state is null then
+    raise exception 'job % does not exist', p_job_id
+      using errcode = 'P0002', hint = 'List jobs with `halo jobs list`.';
+  end if;
+  raise exception 'job % is %, not a dead letter', p_job_id, job_state
+    using errcode = '55000',
+          hint = format('Only dead jobs can be %s; list them with `halo jobs list --dead`.', p_action);
+end
+$$;
+revoke execute on function halo.refuse_not_dead_letter(bigint, text) from public;
+grant execute on function halo.refuse_not_dead_letter(bigint, text) to service_role;
+
 -- Job administration for the worker runtime and `halo jobs`: give a lease back without spending
 -- an attempt (graceful shutdown), put a dead letter back in the queue, discard a dead letter.
 -- All service_role only, like the rest of the jobs API.
@@ -376,8 +398,7 @@ begin
    where id = p_job_id and state = 'dead'
   returning kind into job_kind;
   if job_kind is null then
-    raise exception 'job % is not a dead letter', p_job_id
-      using errcode = '55000', hint = 'Only dead jobs can be retried; list them with `halo jobs list --dead`.';
+    perform halo.refuse_not_dead_letter(p_job_id, 'retried');
   end if;
   perform halo.ring_doorbell(job_kind);
   select * into result from api.jobs where id = p_job_id;
@@ -387,7 +408,8 @@ $$;
 grant execute on function api.retry_job(bigint) to service_role;
 comment on function api.retry_job(p_job_id bigint) is
   'Puts a dead job back in the queue with its attempts reset to 0 (the last error is kept until '
-  'it runs again) and returns it. service_role only; raises 55000 when the job is not dead.';
+  'it runs again) and returns it. service_role only; raises P0002 when the job does not exist and '
+  '55000 when it is not dead.';
 
 -- Deletes a dead letter for good. Its dedupe key is freed with it, so the same work may be
 -- enqueued again later.
@@ -399,8 +421,7 @@ as $$
 begin
   delete from halo.jobs where id = p_job_id and state = 'dead';
   if not found then
-    raise exception 'job % is not a dead letter', p_job_id
-      using errcode = '55000', hint = 'Only dead jobs can be discarded; list them with `halo jobs list --dead`.';
+    perform halo.refuse_not_dead_letter(p_job_id, 'discarded');
   end if;
   return p_job_id;
 end
@@ -408,8 +429,8 @@ $$;
 grant execute on function api.discard_job(bigint) to service_role;
 comment on function api.discard_job(p_job_id bigint) is
   'Deletes a dead job for good and returns its id; its dedupe key is freed, so the same work may '
-  'be enqueued again. service_role only; raises 55000 when the job is not dead (or does not '
-  'exist).';
+  'be enqueued again. service_role only; raises P0002 when the job does not exist and 55000 when '
+  'it is not dead.';
 
 create function api.complete_jobs(p_jobs jsonb) returns bigint[]
 language plpgsql

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import selectors
@@ -18,6 +19,7 @@ import pytest
 from dotenv import dotenv_values
 
 from halo_supabase.local.ports import free_port
+from halo_supabase.settings import LOCAL_SERVICE_ROLE_KEY
 from tests.conftest import REPO, scratch_dir
 from workers import REGISTRY
 
@@ -187,4 +189,89 @@ def test_up_status_down(halo_env: dict[str, str]) -> None:
     assert status.stdout.count("running") == 2
     down = halo(halo_env, "down")
     assert "gateway stopped" in down.stderr and "PostgreSQL stopped" in down.stderr
+    assert halo(halo_env, "status").returncode == 3
+
+
+def test_db_test_runs_on_a_scratch_database_whatever_the_local_one_holds(
+    halo_env: dict[str, str],
+) -> None:
+    assert halo(halo_env, "db", "reset").returncode == 0
+    url = halo(halo_env, "db", "url").stdout.strip()
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Used: a demo ticket is gone, which the pgTAP stories count on.
+        conn.execute("delete from halo.tickets where id = 'a1000000-0000-4000-8000-000000000002'")
+    result = halo(halo_env, "db", "test")
+    assert result.returncode == 0, result.stderr
+    files = list((REPO / "supabase" / "tests").rglob("*.sql"))
+    assert f"{len(files)} passed, 0 failed" in result.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from halo.tickets").fetchone() == (6,)
+        assert conn.execute(
+            "select count(*) from pg_database where datname like 'halo_db_test_%'"
+        ).fetchone() == (0,)
+
+
+def _realtime_delivers(api_url: str, db_url: str, timeout: float) -> bool:
+    """Whether a broadcast sent from the database reaches a subscriber within `timeout`: proof
+    that the gateway's Realtime capture streams from this database."""
+    import asyncio
+
+    from supabase import acreate_client
+
+    async def probe() -> bool:
+        client = await acreate_client(api_url, LOCAL_SERVICE_ROLE_KEY)
+        heard = asyncio.Event()
+        channel = client.channel("jobs:probe", {"config": {"private": True}})
+        channel.on_broadcast("probe", lambda _message: heard.set())
+        await channel.subscribe()
+        deadline = time.monotonic() + timeout
+        try:
+            while not heard.is_set() and time.monotonic() < deadline:
+                with psycopg.connect(db_url, autocommit=True) as conn:
+                    conn.execute("select realtime.send('{}'::jsonb, 'probe', 'jobs:probe', true)")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(heard.wait(), timeout=0.5)
+        finally:
+            await client.realtime.close()
+        return heard.is_set()
+
+    return asyncio.run(probe())
+
+
+def test_status_and_db_reset_while_dev_runs(halo_env: dict[str, str]) -> None:
+    process = subprocess.Popen([*HALO, "dev"], env=halo_env, stderr=subprocess.PIPE, text=True)
+    api_url = f"http://127.0.0.1:{halo_env['HALO_API_PORT']}"
+    try:
+        assert "ready" in _read_until(process, "ready", timeout=60)
+        status = halo(halo_env, "status")
+        assert status.returncode == 0, status.stdout
+        assert f"running, pid {process.pid}, {api_url}" in status.stdout
+        assert "already runs" in halo(halo_env, "dev").stderr
+
+        url = halo(halo_env, "db", "url").stdout.strip()
+        assert _realtime_delivers(api_url, url, timeout=15)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("create table public.leftover (a int)")
+        reset = halo(halo_env, "db", "reset")
+        assert reset.returncode == 0, reset.stderr
+        assert "Traceback" not in reset.stderr
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select to_regclass('public.leftover')").fetchone() == (None,)
+        # The running gateway reconnects to the new database: REST and Realtime answer.
+        jobs = httpx.get(
+            f"{api_url}/rest/v1/jobs?limit=1",
+            headers={
+                "apikey": LOCAL_SERVICE_ROLE_KEY,
+                "Authorization": f"Bearer {LOCAL_SERVICE_ROLE_KEY}",
+                "Accept-Profile": "api",
+            },
+            timeout=30,
+        )
+        assert jobs.status_code == 200, jobs.text
+        assert _realtime_delivers(api_url, url, timeout=20)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert halo(halo_env, "status").returncode == 3

@@ -45,8 +45,15 @@ def test_halo_jobs_lists_retries_and_discards_dead_letters(stack: Stack) -> None
         assert conn.execute("select 1 from halo.jobs where id = %s", (ids[1],)).fetchone() is None
 
     again = halo(stack, "jobs", "retry", str(ids[0]))
-    assert again.returncode != 0
-    assert "not a dead letter" in again.stderr
+    assert again.returncode == 1
+    assert f"job {ids[0]} is queued, not a dead letter" in again.stderr
+    assert "Traceback" not in again.stderr
+
+    for command in ("retry", "discard"):
+        missing = halo(stack, "jobs", command, "999999999")
+        assert missing.returncode == 1
+        assert "job 999999999 does not exist" in missing.stderr
+        assert "dead letter" not in missing.stderr
 
 
 def test_halo_worker_names_the_workers_it_knows(stack: Stack) -> None:

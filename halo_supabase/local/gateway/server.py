@@ -114,6 +114,12 @@ class GatewayStatus:
     healthy: bool
 
 
+def _serves_gateway(argv: list[bytes]) -> bool:
+    """Whether a command line is one that serves the gateway (a pid file may name a pid that was
+    reused by another program since)."""
+    return (b"gateway" in argv and b"serve" in argv) or b"dev" in argv
+
+
 def _alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie nobody reaped yet does not count)."""
     try:
@@ -132,7 +138,8 @@ def _healthy(url: str, timeout: float = 1.0) -> bool:
 
 
 class GatewayProcess:
-    """The gateway as a background process of this project (pid file in HALO_HOME)."""
+    """The gateway of this project: a background process (`halo up`) or `halo dev` serving it in
+    the foreground; either records its pid in HALO_HOME, which `halo status` and `halo down` read."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -149,8 +156,24 @@ class GatewayProcess:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return None
-        serving = b"gateway" in cmdline and b"serve" in cmdline
-        return pid if serving and _alive(pid) else None
+        return pid if _serves_gateway(cmdline.split(b"\0")) and _alive(pid) else None
+
+    @contextmanager
+    def served_here(self) -> Iterator[None]:
+        """Record this process (`halo dev`) as the gateway while the block runs; refused while
+        another gateway of this project runs."""
+        running = self.pid()
+        if running is not None:
+            raise LocalStackError(
+                f"the gateway of this project already runs (pid {running}); `halo down` stops it"
+            )
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.pid_file.write_text(str(os.getpid()))
+        try:
+            yield
+        finally:
+            if self.pid_file.exists() and self.pid_file.read_text().strip() == str(os.getpid()):
+                self.pid_file.unlink()
 
     def status(self) -> GatewayStatus:
         pid = self.pid()

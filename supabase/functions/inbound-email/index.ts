@@ -1,6 +1,7 @@
 // inbound-email: provider webhooks in, raw deliveries stored durably, one job per delivery.
 //
-//   POST /functions/v1/inbound-email/mailgun    Mailgun Routes forward (form) or MIME (`body-mime`)
+//   POST /functions/v1/inbound-email/mailgun    Mailgun Routes forward (form) or MIME (`body-mime`,
+//                                               a text field or a file part with the raw bytes)
 //   POST /functions/v1/inbound-email/postmark   Postmark inbound JSON (basic auth)
 //   POST /functions/v1/inbound-email/sendgrid   SendGrid Inbound Parse, parsed or raw (basic auth)
 //   POST /functions/v1/inbound-email/raw?to=…   raw RFC 5322 from a relay (bearer token)
@@ -124,6 +125,9 @@ async function mailgun(req: Request): Promise<Stored> {
   if (fields["body-mime"]) {
     return { format: "mime", bytes: encoder.encode(fields["body-mime"]), recipient, token: fields.token };
   }
+  // `body-mime` as a file part carries the message's bytes as they are (a text field is UTF-8).
+  const mime = files.find((file) => file.field === "body-mime");
+  if (mime) return { format: "mime", bytes: mime.data, recipient, token: fields.token };
   return { format: "form", bytes: new Uint8Array(), recipient, token: fields.token, fields, files };
 }
 
