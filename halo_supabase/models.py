@@ -17,6 +17,7 @@ __all__ = [
     "MODELS",
     "AiAgent",
     "AiAgentType",
+    "AiReply",
     "AliasUser",
     "ApiKey",
     "ApiKeyCreated",
@@ -373,6 +374,19 @@ class Message(ViewModel):
     activity: Json | None
     client_echo_id: str | None
     created_at: datetime
+    merged_from_ticket_id: UUID | None  # the ticket a merge moved it from
+
+
+class AiReply(ViewModel):
+    """What the AI did on one of its messages: confidence and tool calls (`api.ai_replies`)."""
+
+    VIEW = "ai_replies"
+    message_id: UUID
+    conversation_id: UUID
+    workspace_id: UUID
+    confidence: int | None
+    tool_calls: list[Json]
+    created_at: datetime
 
 
 class Mention(ViewModel):
@@ -466,6 +480,7 @@ MODELS: tuple[type[ViewModel], ...] = (
     ConversationFeedRow,
     Ticket,
     Message,
+    AiReply,
     Mention,
     MessageFeedback,
     TrainingEntry,

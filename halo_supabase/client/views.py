@@ -16,6 +16,7 @@ from typing import Generic, TypeVar, overload
 from halo_supabase.client.calls import ApiCalls
 from halo_supabase.models import (
     AiAgent,
+    AiReply,
     AliasUser,
     ApiKey,
     Company,
@@ -111,6 +112,7 @@ class ViewReads(ApiCalls):
     conversation_feed = View(ConversationFeedRow)  # `list_conversations` pages it
     tickets = View(Ticket)  # `list_tickets` filters, sorts and pages them
     messages = View(Message)
+    ai_replies = View(AiReply)  # confidence and tool calls of AI messages
     mentions = View(Mention)
     message_feedback = View(MessageFeedback)
     training_entries = View(TrainingEntry)

@@ -221,6 +221,15 @@ create policy "members with inbox access can read queued replies" on halo.queued
 
 -- api ---------------------------------------------------------------------------------------------
 
+-- What the AI did on each of its turns, for a transcript: confidence and tool calls per message.
+create view api.ai_replies with (security_invoker = true) as
+  select message_id, conversation_id, workspace_id, confidence, tool_calls, created_at
+  from halo.ai_replies;
+comment on view api.ai_replies is
+  'One row per AI message of a conversation: the confidence (0-100) the AI runtime reported and '
+  'its tool calls [{name, arguments?}], joined to api.messages by message_id. Members with Inbox '
+  'permission view may read; written by api.add_conversation_message (role ai).';
+
 create function api.start_conversation(
   p_workspace_id uuid,
   p_session_id text default null,
@@ -703,6 +712,8 @@ comment on function api.conversation_updates(p_conversation_id uuid, p_after_seq
 grant select on halo.ai_replies to authenticated;
 
 grant all on halo.ai_replies to service_role;
+
+grant select on api.ai_replies to authenticated, service_role;
 
 grant select on halo.widget_states to authenticated;
 

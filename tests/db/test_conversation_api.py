@@ -12,7 +12,18 @@ import psycopg
 import pytest
 
 from tests.conftest import as_user
-from tests.db.demo import ACME, AGENT, AI_AGENT, GLOBEX, LIVE_CONVERSATION, MANAGER, VIEWER, claims
+from tests.db.demo import (
+    ACME,
+    AGENT,
+    AI_AGENT,
+    CONTACT,
+    GLOBEX,
+    LIVE_CONVERSATION,
+    MANAGER,
+    OUTSIDER,
+    VIEWER,
+    claims,
+)
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 INTERNAL_AGENT = "d0000000-0000-4000-8000-000000000002"
@@ -167,6 +178,42 @@ def test_an_ai_reply_enqueues_one_escalation_job_unless_escalation_cannot_happen
         off,
     )
     assert queued == 0
+
+
+def test_a_transcript_shows_each_ai_turns_confidence_tools_and_merge_origin(conn: Conn) -> None:
+    service(conn)
+    reply = say(
+        conn,
+        LIVE_CONVERSATION,
+        "ai",
+        "Your plan renews on the 3rd",
+        confidence=72,
+        tool_calls=["knowledge_search", {"name": "billing.lookup", "arguments": {"seats": 25}}],
+    )
+    turn = "select to_jsonb(r) - 'created_at' from api.ai_replies r where message_id = %s"
+    member(conn, VIEWER)
+    assert one(conn, turn, reply["id"]) == {
+        "message_id": reply["id"],
+        "conversation_id": LIVE_CONVERSATION,
+        "workspace_id": ACME,
+        "confidence": 72,
+        "tool_calls": [
+            {"name": "knowledge_search"},
+            {"name": "billing.lookup", "arguments": {"seats": 25}},
+        ],
+    }
+    member(conn, OUTSIDER)
+    assert conn.execute(turn, (reply["id"],)).fetchall() == []
+
+    # A merged message remembers the ticket it came from.
+    member(conn, MANAGER)
+    source, target = (
+        one(conn, "select (api.create_ticket(%s, %s, p_contact_id => %s)).id", ACME, s, CONTACT)
+        for s in ("Refund", "Refund again")
+    )
+    note = one(conn, "select (api.reply_to_ticket(%s, 'note', 'Checked', 1000000000)).id", source)
+    one(conn, "select api.merge_tickets(%s, %s)", source, target)
+    assert one(conn, "select merged_from_ticket_id from api.messages where id = %s", note) == source
 
 
 def test_the_conversation_ticket_opens_once_with_transcript_context_and_tools(conn: Conn) -> None:

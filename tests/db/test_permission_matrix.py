@@ -100,6 +100,11 @@ AI_MESSAGE = (
     " and author_kind = 'ai_agent' limit 1"
 )
 
+AI_REPLY = (
+    "insert into halo.ai_replies (message_id, confidence, tool_calls)"
+    f' select id, 72, \'[{{"name": "knowledge_search"}}]\' from ({AI_MESSAGE}) m returning message_id'
+)
+
 # fmt: off
 #            anon outsider view reply manage admin service
 MATRIX: list[Case] = [
@@ -219,6 +224,10 @@ MATRIX: list[Case] = [
     Case("messages", "delete", ". . . . . . .", dml(f"delete from api.messages where {W}")),
     Case("append_message", "execute", ". . . Y Y Y .", rows(f"api.append_message('{OPEN_TICKET}', p_kind => 'note', p_body_text => 'FYI')")),
     Case("append_message", "execute as customer", ". . . . . . Y", rows(f"api.append_message('{OPEN_TICKET}', p_kind => 'email', p_author_kind => 'customer', p_author_contact_id => '{CONTACT}', p_body_text => 'Any news?')")),
+    Case("ai_replies", "select", ". . Y Y Y Y Y", select("ai_replies"), AI_REPLY),
+    Case("ai_replies", "insert", ". . . . . . .", dml("insert into api.ai_replies (message_id, conversation_id, workspace_id) select message_id, conversation_id, workspace_id from halo.ai_replies limit 1"), AI_REPLY),
+    Case("ai_replies", "update", ". . . . . . .", dml(f"update api.ai_replies set confidence = 1 where {W}"), AI_REPLY),
+    Case("ai_replies", "delete", ". . . . . . .", dml(f"delete from api.ai_replies where {W}"), AI_REPLY),
     Case("mentions", "select", ". . Y Y Y Y Y", select("mentions")),
     Case("mentions", "insert", ". . . . . . .", dml(f"insert into api.mentions (message_id, user_id, workspace_id) select id, '{AGENT}', workspace_id from halo.messages where {W} limit 1")),
     Case("mentions", "update", ". . . . . . .", dml(f"update api.mentions set created_at = now() where {W}")),
