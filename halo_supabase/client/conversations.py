@@ -251,6 +251,26 @@ class ConversationCalls(ApiCalls):
         )
         return Ticket.model_validate(row)
 
+    async def record_escalation_decision(
+        self,
+        conversation_id: UUID,
+        escalated: bool,
+        reason: str,
+        message_id: UUID | None = None,
+        workspace_id: UUID | None = None,
+    ) -> Conversation:
+        """Keep the escalation worker's decision on AI message `message_id` (its reason code) on
+        the conversation, unless a later AI message exists."""
+        row = await self._call(
+            "record_escalation_decision",
+            conversation_id=conversation_id,
+            escalated=escalated,
+            reason=reason,
+            message_id=message_id,
+            workspace_id=workspace_id,
+        )
+        return Conversation.model_validate(row)
+
     async def take_over(self, conversation_id: UUID) -> Ticket:
         """Pause the AI and take the conversation's ticket, In Progress, as the signed-in teammate."""
         return Ticket.model_validate(await self._call("take_over", conversation_id=conversation_id))

@@ -216,6 +216,63 @@ def test_a_transcript_shows_each_ai_turns_confidence_tools_and_merge_origin(conn
     assert one(conn, "select merged_from_ticket_id from api.messages where id = %s", note) == source
 
 
+def test_the_last_escalation_decision_is_kept_on_the_conversation_and_signalled(
+    conn: Conn,
+) -> None:
+    conn.execute("set constraints all immediate")
+    service(conn)
+    record = "select to_jsonb(c) from api.record_escalation_decision(%s, %s, %s) c"
+    kept = one(conn, record, LIVE_CONVERSATION, False, "attempts_not_reached")
+    assert (kept["escalation_decision"], kept["escalation_reason"]) == (
+        "not_escalated",
+        "attempts_not_reached",
+    )
+    assert kept["escalation_decided_at"] is not None
+    # A teammate reads it in the Live Feed row and hears it as conversation.signal.
+    member(conn, VIEWER)
+    feed = one(
+        conn,
+        "select to_jsonb(f) from api.list_conversations(%s, 'live', p_limit => 200) f"
+        " where f.id = %s",
+        ACME,
+        LIVE_CONVERSATION,
+    )
+    assert (feed["escalation_decision"], feed["escalation_reason"]) == (
+        "not_escalated",
+        "attempts_not_reached",
+    )
+    signal = one(
+        conn,
+        "select data from api.events where conversation_id = %s and name = 'conversation.signal'"
+        " order by seq desc limit 1",
+        LIVE_CONVERSATION,
+    )
+    assert signal["escalation_reason"] == "attempts_not_reached"
+    assert "escalation_decision" in signal["changed"]
+    # Jobs may finish out of order: a decision on an older AI turn does not overwrite the last.
+    service(conn)
+    first = say(conn, LIVE_CONVERSATION, "ai", "Let me look", confidence=80)["id"]
+    second = say(conn, LIVE_CONVERSATION, "ai", "Found it", confidence=85)["id"]
+    # As if said in an earlier transaction (this test's transaction has one now()).
+    conn.execute("reset role")
+    conn.execute(
+        "update halo.messages set created_at = created_at - interval '1 second' where id = %s",
+        (first,),
+    )
+    service(conn)
+    by_turn = "select escalation_reason from api.record_escalation_decision(%s, false, %s, %s)"
+    assert one(conn, by_turn, LIVE_CONVERSATION, "no_signal", second) == "no_signal"
+    assert one(conn, by_turn, LIVE_CONVERSATION, "low_confidence", first) == "no_signal"
+    # Refused precisely, and nothing changes.
+    assert "p_reason must be a reason code" in fails(
+        conn, "22023", record, LIVE_CONVERSATION, False, "Not yet!"
+    )
+    assert "p_escalated" in fails(conn, "22023", record, LIVE_CONVERSATION, None, "mode_off")
+    fails(conn, "P0002", record, str(uuid.uuid4()), False, "mode_off")
+    member(conn, AGENT)
+    fails(conn, "42501", record, LIVE_CONVERSATION, True, "low_confidence")
+
+
 def test_the_conversation_ticket_opens_once_with_transcript_context_and_tools(conn: Conn) -> None:
     service(conn)
     say(conn, LIVE_CONVERSATION, "ai", "Searching", confidence=35, tool_calls=["knowledge_search"])

@@ -267,6 +267,7 @@ MATRIX: list[Case] = [
     Case("identify_visitor", "execute", ". . . . . . Y", call(f"api.identify_visitor('{ACME}', 'anon-7f3a9c', '{CONTACT}')")),
     Case("escalation_context", "execute", ". . . . . . Y", call(f"api.escalation_context('{LIVE_CONVERSATION}')")),
     Case("escalate_conversation", "execute", ". . . . . . Y", rows(f"api.escalate_conversation('{LIVE_CONVERSATION}', 'Low confidence')")),
+    Case("record_escalation_decision", "execute", ". . . . . . Y", rows(f"api.record_escalation_decision('{LIVE_CONVERSATION}', false, 'attempts_not_reached')")),
     Case("take_over", "execute", ". . . Y Y Y .", rows(f"api.take_over('{LIVE_CONVERSATION}')")),
     Case("pass_back_to_ai", "execute", ". . . Y Y Y Y", rows(f"api.pass_back_to_ai('{LIVE_CONVERSATION}')")),
     # sentiment, feedback and the Live Feed (issue 8, part B)
