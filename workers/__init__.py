@@ -4,7 +4,7 @@ host (`halo_supabase.worker_host`) with the settings, AI provider and mail sende
 from __future__ import annotations
 
 from halo_supabase.worker_host import WorkerDefinition
-from workers import email_ack, email_inbound, email_send, escalation, sentiment
+from workers import email_ack, email_inbound, email_send, escalation, sentiment, widget_close
 
 __all__ = ["REGISTRY"]
 
@@ -16,5 +16,6 @@ REGISTRY: dict[str, WorkerDefinition] = {
         email_ack.DEFINITION,
         escalation.DEFINITION,
         sentiment.DEFINITION,
+        widget_close.DEFINITION,
     )
 }

@@ -166,6 +166,19 @@ class ConversationCalls(ApiCalls):
         )
         return [Message.model_validate(row) for row in rows or []]
 
+    async def complete_closed_conversation(
+        self, conversation_id: UUID, closed_at: datetime, workspace_id: UUID | None = None
+    ) -> Conversation:
+        """The widget closed at `closed_at`: complete the conversation if it stayed closed with
+        nothing happening for the grace period (the database re-checks later otherwise)."""
+        return await self._one(
+            Conversation,
+            "complete_closed_conversation",
+            conversation_id=conversation_id,
+            closed_at=closed_at,
+            workspace_id=workspace_id,
+        )
+
     async def acknowledge_widget_replies(
         self,
         conversation_id: UUID,

@@ -441,6 +441,73 @@ def test_replies_wait_for_a_closed_widget_and_come_back_until_acknowledged(conn:
     assert open_widget() == []
 
 
+def closed_earlier(conn: Conn, conversation: str, seconds: int) -> Any:
+    """Close the widget, then move the close `seconds` into the past (one transaction, one now())."""
+    service(conn)
+    conn.execute("select api.set_widget_open(%s, false)", (conversation,))
+    conn.execute("reset role")
+    closed_at = one(
+        conn,
+        "update halo.widget_states set changed_at = now() - make_interval(secs => %s)"
+        " where conversation_id = %s returning changed_at",
+        seconds,
+        conversation,
+    )
+    service(conn)
+    return closed_at
+
+
+def test_a_closed_widget_completes_its_conversation_after_a_quiet_grace_period(
+    conn: Conn,
+) -> None:
+    complete = "select to_jsonb(c) from api.complete_closed_conversation(%s, %s) c"
+    jobs = (
+        "select payload, visible_at - now() from halo.jobs"
+        " where kind = 'conversation.widget_closed' and payload->>'conversation_id' = %s"
+        " order by id"
+    )
+    # Closing enqueues the check, due after the 60 s grace period.
+    service(conn)
+    quiet = new_conversation(conn)
+    conn.execute("select api.set_widget_open(%s, false)", (quiet,))
+    conn.execute("reset role")
+    [(payload, due_in)] = conn.execute(jobs, (quiet,)).fetchall()
+    assert (payload["conversation_id"], due_in.total_seconds()) == (quiet, 60)
+    # Still within the grace period: nothing yet.
+    service(conn)
+    assert one(conn, complete, quiet, payload["closed_at"])["state"] == "live"
+
+    # Closed 61 s ago and quiet since: completed as closed, outcome resolved.
+    closed_at = closed_earlier(conn, quiet, 61)
+    done = one(conn, complete, quiet, closed_at)
+    assert (done["state"], done["outcome"], done["metadata"]["end_reason"]) == (
+        "completed",
+        "resolved",
+        "closed",
+    )
+
+    # Reopened within the grace period: the old close's job changes nothing.
+    reopened = new_conversation(conn)
+    closed_at = closed_earlier(conn, reopened, 61)
+    conn.execute("select api.set_widget_open(%s, true)", (reopened,))
+    assert one(conn, complete, reopened, closed_at)["state"] == "live"
+
+    # The customer wrote after closing: still live, checked again a grace period after that.
+    active = new_conversation(conn)
+    closed_at = closed_earlier(conn, active, 61)
+    say(conn, active, "user", "One more thing")
+    assert one(conn, complete, active, closed_at)["state"] == "live"
+    conn.execute("reset role")
+    later = conn.execute(jobs, (active,)).fetchall()[-1]
+    assert later[0]["closed_at"] is not None and later[1].total_seconds() == 60
+
+    service(conn)
+    assert "p_closed_at" in fails(conn, "22023", complete, active, None)
+    fails(conn, "P0002", complete, str(uuid.uuid4()), closed_at)
+    member(conn, AGENT)
+    fails(conn, "42501", complete, active, closed_at)
+
+
 def test_acknowledging_replies_names_what_is_wrong(conn: Conn) -> None:
     service(conn)
     ack = "select api.acknowledge_widget_replies(%s, {})"

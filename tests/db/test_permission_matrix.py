@@ -262,6 +262,7 @@ MATRIX: list[Case] = [
     Case("request_human", "execute", ". . . . . . Y", call(f"api.request_human('{LIVE_CONVERSATION}')")),
     Case("conversation_heartbeat", "execute", ". . . . . . Y", call(f"api.conversation_heartbeat('{LIVE_CONVERSATION}')")),
     Case("set_widget_open", "execute", ". . . . . . Y", f"select count(*) + 1 from api.set_widget_open('{LIVE_CONVERSATION}', false)"),
+    Case("complete_closed_conversation", "execute", ". . . . . . Y", rows(f"api.complete_closed_conversation('{LIVE_CONVERSATION}', now())")),
     Case("conversation_updates", "execute", ". . . . . . Y", call(f"api.conversation_updates('{LIVE_CONVERSATION}')")),
     Case("acknowledge_widget_replies", "execute", ". . . . . . Y", call(f"api.acknowledge_widget_replies('{LIVE_CONVERSATION}', '{{}}') + 1")),
     Case("identify_visitor", "execute", ". . . . . . Y", call(f"api.identify_visitor('{ACME}', 'anon-7f3a9c', '{CONTACT}')")),
