@@ -17,6 +17,7 @@ __all__ = [
     "MODELS",
     "AiAgent",
     "AiAgentType",
+    "AiReply",
     "AliasUser",
     "ApiKey",
     "ApiKeyCreated",
@@ -29,12 +30,14 @@ __all__ = [
     "ConversationMode",
     "CustomInbox",
     "Direction",
+    "EscalationDecisionKind",
     "EscalationSettings",
     "Event",
     "InboundAddress",
     "InboundDelivery",
     "InboxPermission",
     "Job",
+    "LastEscalationDecision",
     "Member",
     "Mention",
     "Message",
@@ -74,6 +77,7 @@ ConversationMode = Literal["chat", "voice", "video", "livehelp"]
 ConversationState = Literal["live", "completed"]
 Mood = Literal["happy", "neutral", "confused", "frustrated", "angry"]
 Outcome = Literal["resolved", "escalated", "abandoned"]
+EscalationDecisionKind = Literal["escalated", "not_escalated"]
 JobState = Literal["queued", "running", "done", "dead"]
 AiAgentType = Literal["customer_facing", "internal", "sales", "help_center"]
 EscalationMode = Literal["off", "always", "conditional"]
@@ -283,8 +287,9 @@ class ApiKey(ViewModel):
     revoked_at: datetime | None
 
 
-class Conversation(ViewModel):
-    VIEW = "conversations"
+class ConversationColumns(ViewModel):
+    """The columns `api.conversations` and `api.conversation_feed` share, in their order."""
+
     id: UUID
     workspace_id: UUID
     session_id: str
@@ -306,13 +311,35 @@ class Conversation(ViewModel):
     ended_at: datetime | None
 
 
-class ConversationFeedRow(Conversation):
-    """A Live Feed or Completed row (`api.list_conversations`)."""
+class LastEscalationDecision(BaseModel):
+    """The escalation worker's last decision, the last columns of both conversation views.
 
-    VIEW = "conversation_feed"
+    Listed first among a model's bases so that its fields come last (pydantic orders fields by
+    the reversed method resolution order).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    escalation_decision: EscalationDecisionKind | None
+    escalation_reason: str | None  # a code of halo_supabase.ai.escalation.Reason
+    escalation_decided_at: datetime | None
+
+
+class Conversation(LastEscalationDecision, ConversationColumns):
+    VIEW = "conversations"
+
+
+class ConversationFeedColumns(ConversationColumns):
+    """The Live Feed's own columns, after those of `api.conversations`."""
+
     user_name: str  # the contact's name or email, or "Anonymous"
     agent_name: str | None
     user_active: bool  # user activity in the last 30 seconds
+
+
+class ConversationFeedRow(LastEscalationDecision, ConversationFeedColumns):
+    """A Live Feed or Completed row (`api.list_conversations`)."""
+
+    VIEW = "conversation_feed"
 
 
 class Ticket(ViewModel):
@@ -409,6 +436,19 @@ class Message(ViewModel):
     activity: Json | None
     client_echo_id: str | None
     created_at: datetime
+    merged_from_ticket_id: UUID | None  # the ticket a merge moved it from
+
+
+class AiReply(ViewModel):
+    """What the AI did on one of its messages: confidence and tool calls (`api.ai_replies`)."""
+
+    VIEW = "ai_replies"
+    message_id: UUID
+    conversation_id: UUID
+    workspace_id: UUID
+    confidence: int | None
+    tool_calls: list[Json]
+    created_at: datetime
 
 
 class Mention(ViewModel):
@@ -504,6 +544,7 @@ MODELS: tuple[type[ViewModel], ...] = (
     TicketRow,
     TicketRead,
     Message,
+    AiReply,
     Mention,
     MessageFeedback,
     TrainingEntry,

@@ -4,7 +4,15 @@ host (`halo_supabase.worker_host`) with the settings, AI provider and mail sende
 from __future__ import annotations
 
 from halo_supabase.worker_host import WorkerDefinition
-from workers import email_ack, email_inbound, email_send, escalation, sentiment, ticket_wake
+from workers import (
+    email_ack,
+    email_inbound,
+    email_send,
+    escalation,
+    sentiment,
+    ticket_wake,
+    widget_close,
+)
 
 __all__ = ["REGISTRY"]
 
@@ -17,5 +25,6 @@ REGISTRY: dict[str, WorkerDefinition] = {
         escalation.DEFINITION,
         sentiment.DEFINITION,
         ticket_wake.DEFINITION,
+        widget_close.DEFINITION,
     )
 }

@@ -9,7 +9,9 @@ customer's message, the gates and the contact's traits), decides with the pure
 `api.escalate_conversation` once: the conversation's ticket (Open, or Priority when a priority
 filter matches the contact) with the transcript, the conversation completed as Escalated, and the
 `ticket.created` broadcast. Idempotent: a context of a conversation that already has a ticket is
-null, and escalating twice returns the same ticket.
+null, and escalating twice returns the same ticket. Every decision, escalated or not, is kept on
+the conversation with its reason code (`api.record_escalation_decision`), so a teammate watching
+the Live Feed sees why (`conversation.signal`).
 """
 
 from __future__ import annotations
@@ -69,10 +71,8 @@ def reason_text(decision: EscalationDecision, context: EscalationContext) -> str
 async def handle(context: JobContext) -> None:
     payload = context.job.payload
     conversation_id = UUID(str(payload["conversation_id"]))
-    message_id = payload.get("message_id")
-    turn = await context.api.escalation_context(
-        conversation_id, UUID(str(message_id)) if message_id else None
-    )
+    message_id = UUID(str(payload["message_id"])) if payload.get("message_id") else None
+    turn = await context.api.escalation_context(conversation_id, message_id)
     if turn is None:
         log.info(
             "nothing to decide",
@@ -81,9 +81,17 @@ async def handle(context: JobContext) -> None:
         return
     decision = decision_for(turn, bool(payload.get("human_requested")))
     if not decision.escalate:
-        log.debug(
+        await context.api.record_escalation_decision(
+            conversation_id, False, decision.reason, message_id
+        )
+        log.info(
             "not escalated",
-            extra={"action": "escalation.declined", "reason": decision.reason},
+            extra={
+                "action": "escalation.declined",
+                "job_id": context.job.id,
+                "conversation_id": str(conversation_id),
+                "reason": decision.reason,
+            },
         )
         return
     ticket = await context.api.escalate_conversation(
@@ -92,6 +100,7 @@ async def handle(context: JobContext) -> None:
         reason_code=decision.reason,
         priority=decision.priority,
     )
+    await context.api.record_escalation_decision(conversation_id, True, decision.reason, message_id)
     log.info(
         "escalated",
         extra={

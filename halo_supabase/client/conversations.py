@@ -166,6 +166,19 @@ class ConversationCalls(ApiCalls):
         )
         return [Message.model_validate(row) for row in rows or []]
 
+    async def complete_closed_conversation(
+        self, conversation_id: UUID, closed_at: datetime, workspace_id: UUID | None = None
+    ) -> Conversation:
+        """The widget closed at `closed_at`: complete the conversation if it stayed closed with
+        nothing happening for the grace period (the database re-checks later otherwise)."""
+        return await self._one(
+            Conversation,
+            "complete_closed_conversation",
+            conversation_id=conversation_id,
+            closed_at=closed_at,
+            workspace_id=workspace_id,
+        )
+
     async def acknowledge_widget_replies(
         self,
         conversation_id: UUID,
@@ -250,6 +263,26 @@ class ConversationCalls(ApiCalls):
             workspace_id=workspace_id,
         )
         return Ticket.model_validate(row)
+
+    async def record_escalation_decision(
+        self,
+        conversation_id: UUID,
+        escalated: bool,
+        reason: str,
+        message_id: UUID | None = None,
+        workspace_id: UUID | None = None,
+    ) -> Conversation:
+        """Keep the escalation worker's decision on AI message `message_id` (its reason code) on
+        the conversation, unless a later AI message exists."""
+        row = await self._call(
+            "record_escalation_decision",
+            conversation_id=conversation_id,
+            escalated=escalated,
+            reason=reason,
+            message_id=message_id,
+            workspace_id=workspace_id,
+        )
+        return Conversation.model_validate(row)
 
     async def take_over(self, conversation_id: UUID) -> Ticket:
         """Pause the AI and take the conversation's ticket, In Progress, as the signed-in teammate."""

@@ -16,6 +16,7 @@ from typing import Generic, TypeVar, overload
 from halo_supabase.client.calls import ApiCalls
 from halo_supabase.models import (
     AiAgent,
+    AiReply,
     AliasUser,
     ApiKey,
     Company,
@@ -115,6 +116,7 @@ class ViewReads(ApiCalls):
     ticket_rows = View(TicketRow)  # `list_tickets` filters, sorts and pages them
     ticket_reads = View(TicketRead)  # the caller's own read markers
     messages = View(Message)
+    ai_replies = View(AiReply)  # confidence and tool calls of AI messages
     mentions = View(Mention)
     message_feedback = View(MessageFeedback)
     training_entries = View(TrainingEntry)

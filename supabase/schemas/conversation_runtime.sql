@@ -9,6 +9,10 @@
 -- widget is open; while it is closed they wait in halo.queued_replies and every opening returns
 -- them until api.acknowledge_widget_replies says they were shown (at least once delivery).
 -- What the AI did on each turn (confidence 0-100, tool calls) is kept in halo.ai_replies.
+-- Closing the widget completes a live conversation once it has stayed closed, with no message
+-- and no user activity, for halo.widget_close_grace(): the close enqueues a
+-- `conversation.widget_closed` job due then, and its worker (workers/widget_close.py) calls
+-- api.complete_closed_conversation, which completes it only if that still holds (decision 0024).
 --
 -- Every RPC here takes an optional p_workspace_id: the edge function passes the API key's
 -- workspace, so a conversation of another workspace is "not found", exactly like a missing one.
@@ -205,6 +209,16 @@ end
 $$;
 grant execute on function halo.normalized_tool_calls(jsonb) to service_role;
 
+-- How long a closed widget waits before its live conversation completes: a customer who reopens
+-- it, writes or is active within it keeps the conversation live (decision 0024).
+create function halo.widget_close_grace() returns interval
+language sql immutable
+set search_path = ''
+as $$
+  select interval '60 seconds'
+$$;
+grant execute on function halo.widget_close_grace() to service_role;
+
 -- policies ----------------------------------------------------------------------------------------
 
 create policy "members with inbox access can read AI replies" on halo.ai_replies
@@ -220,6 +234,15 @@ create policy "members with inbox access can read queued replies" on halo.queued
   using (workspace_id in (select halo.inbox_workspaces('view')));
 
 -- api ---------------------------------------------------------------------------------------------
+
+-- What the AI did on each of its turns, for a transcript: confidence and tool calls per message.
+create view api.ai_replies with (security_invoker = true) as
+  select message_id, conversation_id, workspace_id, confidence, tool_calls, created_at
+  from halo.ai_replies;
+comment on view api.ai_replies is
+  'One row per AI message of a conversation: the confidence (0-100) the AI runtime reported and '
+  'its tool calls [{name, arguments?}], joined to api.messages by message_id. Members with Inbox '
+  'permission view may read; written by api.add_conversation_message (role ai).';
 
 create function api.start_conversation(
   p_workspace_id uuid,
@@ -579,6 +602,13 @@ begin
   insert into halo.widget_states (conversation_id, workspace_id, open)
   values (conv.id, conv.workspace_id, p_open)
   on conflict (conversation_id) do update set open = excluded.open, changed_at = now();
+  if not p_open and conv.state = 'live' then
+    -- changed_at is now(): the job names this close, so a later reopen or close voids it.
+    perform halo.enqueue_job('conversation.widget_closed',
+      jsonb_build_object('conversation_id', conv.id, 'closed_at', now()),
+      'widget-closed:' || conv.id || ':' || extract(epoch from now()), conv.workspace_id,
+      now() + halo.widget_close_grace());
+  end if;
   if p_open then
     return query
       with delivered as (
@@ -597,8 +627,61 @@ comment on function api.set_widget_open(p_conversation_id uuid, p_open boolean, 
   'Records that the chat widget of a conversation opened (p_open true) or closed (false). Opening '
   'returns the teammate replies and handoff notices queued while it was closed, oldest first, and '
   'keeps them queued until acknowledged with api.acknowledge_widget_replies, so they may be '
-  'returned again. service_role only; raises 22023 for a null p_open and P0002 when the '
-  'conversation is not found.';
+  'returned again. Closing a live conversation enqueues a conversation.widget_closed job due '
+  'after the grace period (60 s): the conversation completes once the widget has stayed closed '
+  'with no message and no user activity for that long (api.complete_closed_conversation). '
+  'service_role only; raises 22023 for a null p_open and P0002 when the conversation is not '
+  'found.';
+
+-- The conversation.widget_closed job's handler. While the conversation is live and its widget has
+-- stayed closed since p_closed_at (not reopened or closed again), it completes the conversation
+-- through api.complete_conversation (end reason closed) once nothing has happened for the grace
+-- period: no message and no user activity. Something happened meanwhile: the job is enqueued again
+-- for the grace period after it. Otherwise it returns the conversation unchanged, so a stale or
+-- repeated job is harmless.
+create function api.complete_closed_conversation(
+  p_conversation_id uuid, p_closed_at timestamptz, p_workspace_id uuid default null
+) returns api.conversations
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  conv halo.conversations;
+  quiet_since timestamptz;
+  result api.conversations;
+begin
+  if p_closed_at is null then
+    raise exception 'p_closed_at (when the widget closed) is required' using errcode = '22023';
+  end if;
+  conv := halo.conversation_for_api(p_conversation_id, p_workspace_id, true);
+  if conv.state = 'live'
+     and exists (select 1 from halo.widget_states w
+                 where w.conversation_id = conv.id and not w.open and w.changed_at = p_closed_at) then
+    quiet_since := greatest(p_closed_at, conv.last_user_activity_at,
+                            (select max(m.created_at) from halo.messages m where m.conversation_id = conv.id));
+    if quiet_since + halo.widget_close_grace() <= now() then
+      return api.complete_conversation(conv.id, p_end_reason => 'closed');
+    end if;
+    perform halo.enqueue_job('conversation.widget_closed',
+      jsonb_build_object('conversation_id', conv.id, 'closed_at', p_closed_at),
+      'widget-closed:' || conv.id || ':' || extract(epoch from p_closed_at)
+        || ':' || extract(epoch from quiet_since),
+      conv.workspace_id, quiet_since + halo.widget_close_grace());
+  end if;
+  select * into result from api.conversations where id = conv.id;
+  return result;
+end
+$$;
+grant execute on function api.complete_closed_conversation(uuid, timestamptz, uuid) to service_role;
+comment on function api.complete_closed_conversation(p_conversation_id uuid, p_closed_at timestamp with time zone, p_workspace_id uuid) is
+  'Completes a live conversation whose chat widget closed at p_closed_at and has stayed closed, '
+  'once no message and no user activity happened for the grace period (60 s): end reason '
+  'closed, so outcome escalated when it has a ticket, else resolved. When something happened '
+  'within the grace period, the check is enqueued again for the grace period after it; when the '
+  'widget reopened or closed again, or the conversation ended, it is returned unchanged. Called '
+  'by the conversation.widget_closed job. service_role only; raises 22023 for a missing '
+  'p_closed_at and P0002 when the conversation is not found.';
 
 -- The runtime has shown these replies to the customer: they leave the queue. Ids that are not
 -- queued for this conversation (already acknowledged, another conversation's) are ignored, so a
@@ -703,6 +786,8 @@ comment on function api.conversation_updates(p_conversation_id uuid, p_after_seq
 grant select on halo.ai_replies to authenticated;
 
 grant all on halo.ai_replies to service_role;
+
+grant select on api.ai_replies to authenticated, service_role;
 
 grant select on halo.widget_states to authenticated;
 

@@ -48,7 +48,13 @@ create table halo.conversations (
   -- The last customer message the running sentiment includes (dashboards match updates to it).
   scored_message_id uuid,
   -- When the last mood update was streamed: the next one waits until 500 ms after it.
-  signal_at timestamptz
+  signal_at timestamptz,
+  -- The escalation worker's last decision on an AI turn and its reason code
+  -- (halo_supabase.ai.escalation.Reason), so the Live Feed shows why a conversation was or was
+  -- not handed to a human (api.record_escalation_decision).
+  escalation_decision text check (escalation_decision in ('escalated', 'not_escalated')),
+  escalation_reason text check (escalation_reason ~ '^[a-z_]{1,50}$'),
+  escalation_decided_at timestamptz
 );
 
 -- indexes -----------------------------------------------------------------------------------------
@@ -124,7 +130,9 @@ begin
     jsonb_strip_nulls(jsonb_build_object(
       'changed', to_jsonb(changed), 'mood', new.mood, 'ai_confidence', new.ai_confidence,
       'outcome', new.outcome, 'sentiment', new.sentiment, 'topic', new.topic,
-      'ai_score', new.ai_score, 'scored_message_id', new.scored_message_id)));
+      'ai_score', new.ai_score, 'scored_message_id', new.scored_message_id,
+      'escalation_decision', new.escalation_decision, 'escalation_reason', new.escalation_reason,
+      'escalation_decided_at', new.escalation_decided_at)));
   return null;
 end
 $$;
@@ -154,13 +162,16 @@ create policy "members who can reply can pause the AI" on halo.conversations
 create view api.conversations with (security_invoker = true) as
   select id, workspace_id, session_id, mode, ai_agent_id, contact_id, visitor_id, state, topic,
          sentiment, mood, ai_confidence, outcome, ai_score, ai_paused, metadata,
-         last_user_activity_at, started_at, ended_at
+         last_user_activity_at, started_at, ended_at, escalation_decision, escalation_reason,
+         escalation_decided_at
   from halo.conversations;
 comment on view api.conversations is
   'Conversations: live AI sessions (chat, voice, video, livehelp) between a contact or anonymous '
   'visitor and an AI agent, with their running signals (topic, sentiment, mood, AI confidence), '
-  'state live or completed, outcome, AI score and ai_paused flag. Members with Inbox permission '
-  'view may read; changes go through the conversation RPCs.';
+  'state live or completed, outcome, AI score and ai_paused flag, and the escalation worker''s '
+  'last decision (escalation_decision escalated or not_escalated, escalation_reason code, '
+  'escalation_decided_at). Members with Inbox permission view may read; changes go through the '
+  'conversation RPCs.';
 
 -- The AI worker's running signals; null leaves a field unchanged.
 create function api.record_conversation_signal(

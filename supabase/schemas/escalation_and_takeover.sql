@@ -403,6 +403,54 @@ comment on function api.escalate_conversation(p_conversation_id uuid, p_reason t
   'ticket is returned and nothing changes. service_role only; raises 22023 for an empty p_reason '
   'and P0002 when the conversation is not found.';
 
+-- The escalation worker's decision on each AI turn, escalated or not, with its reason code, kept
+-- on the conversation so a teammate watching the Live Feed sees why (the update emits
+-- conversation.signal with the three columns). Jobs may finish out of order: the decision on an
+-- AI message (p_message_id) older than the conversation's latest AI message changes nothing.
+create function api.record_escalation_decision(
+  p_conversation_id uuid,
+  p_escalated boolean,
+  p_reason text,
+  p_message_id uuid default null,
+  p_workspace_id uuid default null
+) returns api.conversations
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  conv halo.conversations := halo.conversation_for_api(p_conversation_id, p_workspace_id, true);
+  result api.conversations;
+begin
+  if p_escalated is null then
+    raise exception 'p_escalated (whether the turn escalated) is required' using errcode = '22023';
+  end if;
+  if p_reason is null or p_reason !~ '^[a-z_]{1,50}$' then
+    raise exception 'p_reason must be a reason code of 1-50 lower-case letters or _, got %', p_reason
+      using errcode = '22023';
+  end if;
+  update halo.conversations
+     set escalation_decision = case when p_escalated then 'escalated' else 'not_escalated' end,
+         escalation_reason = p_reason,
+         escalation_decided_at = now()
+   where id = conv.id
+     and not exists (select 1 from halo.messages decided, halo.messages later
+                     where decided.id = p_message_id and later.conversation_id = conv.id
+                       and later.author_kind = 'ai_agent' and later.created_at > decided.created_at);
+  select * into result from api.conversations where id = conv.id;
+  return result;
+end
+$$;
+grant execute on function api.record_escalation_decision(uuid, boolean, text, uuid, uuid) to service_role;
+comment on function api.record_escalation_decision(p_conversation_id uuid, p_escalated boolean, p_reason text, p_message_id uuid, p_workspace_id uuid) is
+  'Records the escalation worker''s decision on the last AI turn on the conversation and returns '
+  'it: escalation_decision escalated or not_escalated, escalation_reason the decision''s reason '
+  'code (for example low_confidence, attempts_not_reached, knowledge_search_required), '
+  'escalation_decided_at now; the change is broadcast as conversation.signal. A decision on AI '
+  'message p_message_id changes nothing once a later AI message exists. service_role only; '
+  'raises 22023 for a missing p_escalated or a bad reason code and P0002 when the conversation '
+  'is not found.';
+
 -- Takeover (Inbox: Reply): pauses the AI, opens the conversation's ticket In Progress assigned to
 -- the caller (or takes the existing one), and posts the handoff notice the customer sees
 -- ("<name> from <team> joined"). Works on completed conversations too (the ticket then carries

@@ -598,12 +598,14 @@ create view api.conversation_feed with (security_invoker = true) as
                    from halo.contacts ct where ct.id = c.contact_id), 'Anonymous') as user_name,
          (select a.name from halo.ai_agents a where a.id = c.ai_agent_id) as agent_name,
          coalesce(c.state = 'live' and c.last_user_activity_at > now() - interval '30 seconds', false)
-           as user_active
+           as user_active,
+         c.escalation_decision, c.escalation_reason, c.escalation_decided_at
   from halo.conversations c;
 comment on view api.conversation_feed is
   'Rows of the Live Feed and Completed lists: the columns of api.conversations plus user_name '
   '(the contact name or email, or Anonymous), agent_name and user_active (live and user activity '
-  'in the last 30 seconds). Members with Inbox permission view may read.';
+  'in the last 30 seconds), then the escalation worker''s last decision (escalation_decision, '
+  'escalation_reason, escalation_decided_at). Members with Inbox permission view may read.';
 
 create function api.list_conversations(
   p_workspace_id uuid default null,

@@ -239,6 +239,38 @@ as $$
 $$;
 grant execute on function halo.is_automatic_email(text) to authenticated, service_role;
 
+-- A reply must reach someone: refuses (22023) a chat or email reply on a ticket whose channel it
+-- cannot reach, naming the channels the ticket can use (detail: {"channels": [...]}). Email needs
+-- the contact's email address (the email.send worker sends to it), chat the ticket's conversation
+-- (the widget) or p_conversation_id, a note nobody. The one rule for api.append_message and
+-- api.reply_to_ticket (which checks before its send guard). Volatile: raising is its effect.
+create function halo.require_reply_channel(
+  p_ticket halo.tickets, p_kind text, p_conversation_id uuid default null
+) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  channels text[] := array_remove(array[
+    case when exists (select 1 from halo.contacts c
+                      where c.id = p_ticket.contact_id and c.email is not null) then 'email' end,
+    case when p_ticket.conversation_id is not null then 'chat' end,
+    'note'], null);
+begin
+  if p_kind in ('chat', 'email') and not p_kind = any (channels)
+     and not (p_kind = 'chat' and p_conversation_id is not null) then
+    raise exception 'ticket #% cannot take % reply: %; it can take %', p_ticket.number,
+      case p_kind when 'chat' then 'a chat' else 'an email' end,
+      case p_kind when 'chat' then 'it has no conversation, so a chat reaches no one'
+                  else 'its contact has no email address' end,
+      array_to_string(channels, ', ')
+      using errcode = '22023', detail = jsonb_build_object('channels', channels)::text,
+            hint = format('Reply as %s.', array_to_string(channels, ' or '));
+  end if;
+end
+$$;
+grant execute on function halo.require_reply_channel(halo.tickets, text, uuid) to authenticated, service_role;
+
 -- policies ----------------------------------------------------------------------------------------
 
 create policy "members with inbox access can read messages" on halo.messages
@@ -260,13 +292,15 @@ create view api.messages with (security_invoker = true) as
          author_user_id, author_contact_id, author_visitor_id, author_ai_agent_id,
          author_alias_user_id, body_text, body_html, email_message_id, email_in_reply_to,
          email_references, email_headers, attachments, mentions, activity, client_echo_id,
-         created_at
+         created_at, merged_from_ticket_id
   from halo.messages;
 comment on view api.messages is
   'Messages of ticket threads and conversation streams: kind (chat, email, note, system, '
   'whisper), direction, author, text and HTML body, email threading headers, attachment metadata, '
-  'mentions, and for system messages the activity {action, from, to}. Members with Inbox '
-  'permission view may read; write with api.append_message or api.reply_to_ticket.';
+  'mentions, for system messages the activity {action, from, to}, and merged_from_ticket_id, the '
+  'ticket a merge moved the message from. Members with Inbox permission view may read; write '
+  'with api.append_message or api.reply_to_ticket. An AI message''s confidence and tool calls are '
+  'in api.ai_replies.';
 
 -- Appends a message to a ticket thread or a conversation stream. Signed-in teammates write as
 -- themselves (chat, email, note, whisper; optionally as an alias user) and need Inbox: Reply;
@@ -299,6 +333,7 @@ declare
   message_id uuid;
   result api.messages;
   author_kind halo.author_kind := coalesce(p_author_kind, 'teammate');
+  ticket halo.tickets;
 begin
   if p_ticket_id is null and p_conversation_id is null then
     raise exception 'a message needs p_ticket_id or p_conversation_id' using errcode = '22023';
@@ -309,8 +344,14 @@ begin
   if coalesce(p_body_text, p_body_html, '') = '' and coalesce(jsonb_array_length(p_attachments), 0) = 0 then
     raise exception 'a message needs a body or an attachment' using errcode = '22023';
   end if;
-  if p_ticket_id is not null and not exists (select 1 from halo.tickets where id = p_ticket_id) then
-    raise exception 'ticket % does not exist', p_ticket_id using errcode = 'P0002';
+  if p_ticket_id is not null then
+    select * into ticket from halo.tickets where id = p_ticket_id;
+    if ticket.id is null then
+      raise exception 'ticket % does not exist', p_ticket_id using errcode = 'P0002';
+    end if;
+    if author_kind <> 'customer' then
+      perform halo.require_reply_channel(ticket, p_kind, p_conversation_id);
+    end if;
   end if;
   if p_conversation_id is not null
      and not exists (select 1 from halo.conversations where id = p_conversation_id) then
@@ -358,8 +399,10 @@ comment on function api.append_message(p_ticket_id uuid, p_conversation_id uuid,
   'customer message reopens a resolved or snoozed ticket. Signed-in teammates need Inbox '
   'permission reply and write as teammate or alias_user (chat, email, note, whisper); '
   'service_role writes as customer, ai_agent or system, with email threading headers. Raises '
-  '22023 for a missing target, a system kind or an empty message, P0002 when the ticket or '
-  'conversation does not exist, and 42501 when the author kind or permission is not allowed.';
+  '22023 for a missing target, a system kind, an empty message, or a chat or email reply the '
+  'ticket cannot deliver (chat needs a conversation, email a contact email address; detail lists '
+  'the channels it can take), P0002 when the ticket or conversation does not exist, and 42501 '
+  'when the author kind or permission is not allowed.';
 
 -- grants ------------------------------------------------------------------------------------------
 

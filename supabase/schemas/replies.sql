@@ -48,6 +48,7 @@ grant execute on function halo.send_guard(halo.tickets, bigint) to authenticated
 -- The send guard: p_last_seen_seq is the last event seq the caller's screen reflects; if a
 -- customer message or another teammate's reply or note reached the ticket after it, nothing is
 -- written and PT409 (HTTP 409) says what changed (details: JSON list of those messages).
+-- A chat or email the ticket cannot deliver is refused first (halo.require_reply_channel, 22023).
 -- Notes record @handle mentions (see halo.mentioned_members).
 create function api.reply_to_ticket(
   p_ticket_id uuid,
@@ -75,6 +76,7 @@ begin
     raise exception 'ticket #% was merged into another ticket; reply there', ticket.number
       using errcode = 'HL002', detail = jsonb_build_object('merged_into_id', ticket.merged_into_id)::text;
   end if;
+  perform halo.require_reply_channel(ticket, p_kind);
   perform halo.send_guard(ticket, p_last_seen_seq);
   return api.append_message(
     p_ticket_id => p_ticket_id,
@@ -95,8 +97,10 @@ comment on function api.reply_to_ticket(p_ticket_id uuid, p_kind text, p_body_te
   'members. Send guard: p_last_seen_seq is the last event seq the caller saw, and if a customer '
   'message or another teammate reply or note reached the ticket after it, nothing is written and '
   'PT409 (HTTP 409) is raised with the new messages as JSON in details. Needs Inbox permission '
-  'reply (authenticated only); also raises 22023 for a bad kind or missing seq, HL002 when the '
-  'ticket was merged, 42501 when not allowed, and P0002 when the ticket is not visible.';
+  'reply (authenticated only); also raises 22023 for a bad kind or missing seq or a channel the '
+  'ticket cannot deliver (chat needs the ticket''s conversation, email its contact''s email '
+  'address; the message and detail name the channels it can take), HL002 when the ticket was '
+  'merged, 42501 when not allowed, and P0002 when the ticket is not visible.';
 
 -- PUBLIC may execute new functions by default (schemas.sql says why); the grants above are all.
 revoke execute on all functions in schema halo, api from public;

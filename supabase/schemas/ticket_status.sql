@@ -9,7 +9,9 @@
 -- Transitions: halo.guard_ticket_transition refuses the moves that are never valid, whoever makes
 -- them (out of spam only to open; out of resolved only to open or spam), with HL001. The API calls
 -- that change a status, api.set_ticket_status and api.transition_ticket, are in tickets.sql: they
--- need the tickets table, which needs these types first.
+-- need the tickets table, which needs these types first. Who may record a resolver is one rule in
+-- halo.ticket_before_write (tickets.sql): a signed-in teammate resolves as human; ai (AI Resolved)
+-- and auto only without a user (AI runtime, automations), else 42501.
 
 -- types -------------------------------------------------------------------------------------------
 

@@ -126,6 +126,16 @@ begin
     new.resolved_by := coalesce(new.resolved_by, case when auth.uid() is null
                                                       then 'auto'::halo.resolver
                                                       else 'human'::halo.resolver end);
+    -- One rule for every way in (set_ticket_status, transition_ticket, an update): a signed-in
+    -- teammate resolves as human; ai and auto are recorded by the AI runtime and automations,
+    -- which act without a user. Unmerge restoring a pre-merge resolver is no new resolution.
+    if new.resolved_by <> 'human' and auth.uid() is not null
+       and (tg_op = 'INSERT' or old.resolved_by is distinct from new.resolved_by)
+       and coalesce(current_setting('halo.restoring', true), '') <> 'on' then
+      raise exception 'a teammate resolves ticket #% as human; % is recorded only by the AI runtime and automations',
+        new.number, case new.resolved_by when 'ai' then 'AI Resolved' else 'resolved by auto' end
+        using errcode = '42501', hint = 'Resolve it as resolved (by a human).';
+    end if;
     new.resolved_at := coalesce(case when tg_op = 'UPDATE' and old.status_category = 'resolved'
                                      then old.resolved_at end, now());
   else
@@ -406,7 +416,7 @@ comment on function api.create_ticket(p_workspace_id uuid, p_subject text, p_sta
 
 -- Moves a ticket to one of the seven statuses (manage permission). open and priority differ only
 -- in priority; resolved is resolved by a human (or `auto` when no user is signed in), ai_resolved
--- by the AI; snoozed needs a future p_snoozed_until.
+-- by the AI (service role only: halo.ticket_before_write); snoozed needs a future p_snoozed_until.
 create function api.set_ticket_status(
   p_ticket_id uuid,
   p_status text,
@@ -453,12 +463,12 @@ grant execute on function api.set_ticket_status(uuid, text, timestamptz) to auth
 comment on function api.set_ticket_status(p_ticket_id uuid, p_status text, p_snoozed_until timestamp with time zone) is
   'Moves a ticket to one of the seven statuses: open and priority only adjust the priority (open '
   'lowers high or urgent to normal, priority raises to high), resolved is recorded as resolved by '
-  'a human (or auto without a signed-in user), ai_resolved as resolved by the AI, and snoozed '
-  'needs p_snoozed_until in the future. Callable by members with Inbox permission manage and by '
-  'service_role. Raises 22023 for an unknown status or missing snooze time, HL001 for a move the '
-  'transition guard forbids (out of spam other than to open, out of resolved other than to open '
-  'or spam), 42501 when the caller can see but not change the ticket, and P0002 when it does not '
-  'exist.';
+  'a human (or auto without a signed-in user), ai_resolved as resolved by the AI (service_role '
+  'only), and snoozed needs p_snoozed_until in the future. Callable by members with Inbox '
+  'permission manage and by service_role. Raises 22023 for an unknown status or missing snooze '
+  'time, HL001 for a move the transition guard forbids (out of spam other than to open, out of '
+  'resolved other than to open or spam), 42501 when the caller can see but not change the ticket '
+  'or a teammate asks for ai_resolved, and P0002 when it does not exist.';
 
 -- Assigns a ticket to a member of its workspace, or unassigns it with null (manage permission).
 create function api.assign_ticket(p_ticket_id uuid, p_assignee_id uuid) returns api.tickets
@@ -585,11 +595,8 @@ begin
     if p_resolved_by is not null and p_resolved_by not in ('human', 'ai', 'auto') then
       raise exception 'p_resolved_by must be human, ai or auto, got %', p_resolved_by using errcode = '22023';
     end if;
+    -- Who may record ai or auto is the tickets trigger's rule (halo.ticket_before_write).
     resolver := coalesce(p_resolved_by, case when auth.uid() is null then 'auto' else 'human' end);
-    if auth.uid() is not null and resolver <> 'human' then
-      raise exception 'a teammate resolves as human; ai and auto are recorded by the AI runtime and automations'
-        using errcode = '42501';
-    end if;
   end if;
 
   update halo.tickets t

@@ -12,7 +12,18 @@ import psycopg
 import pytest
 
 from tests.conftest import as_user
-from tests.db.demo import ACME, AGENT, AI_AGENT, GLOBEX, LIVE_CONVERSATION, MANAGER, VIEWER, claims
+from tests.db.demo import (
+    ACME,
+    AGENT,
+    AI_AGENT,
+    CONTACT,
+    GLOBEX,
+    LIVE_CONVERSATION,
+    MANAGER,
+    OUTSIDER,
+    VIEWER,
+    claims,
+)
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 INTERNAL_AGENT = "d0000000-0000-4000-8000-000000000002"
@@ -167,6 +178,99 @@ def test_an_ai_reply_enqueues_one_escalation_job_unless_escalation_cannot_happen
         off,
     )
     assert queued == 0
+
+
+def test_a_transcript_shows_each_ai_turns_confidence_tools_and_merge_origin(conn: Conn) -> None:
+    service(conn)
+    reply = say(
+        conn,
+        LIVE_CONVERSATION,
+        "ai",
+        "Your plan renews on the 3rd",
+        confidence=72,
+        tool_calls=["knowledge_search", {"name": "billing.lookup", "arguments": {"seats": 25}}],
+    )
+    turn = "select to_jsonb(r) - 'created_at' from api.ai_replies r where message_id = %s"
+    member(conn, VIEWER)
+    assert one(conn, turn, reply["id"]) == {
+        "message_id": reply["id"],
+        "conversation_id": LIVE_CONVERSATION,
+        "workspace_id": ACME,
+        "confidence": 72,
+        "tool_calls": [
+            {"name": "knowledge_search"},
+            {"name": "billing.lookup", "arguments": {"seats": 25}},
+        ],
+    }
+    member(conn, OUTSIDER)
+    assert conn.execute(turn, (reply["id"],)).fetchall() == []
+
+    # A merged message remembers the ticket it came from.
+    member(conn, MANAGER)
+    source, target = (
+        one(conn, "select (api.create_ticket(%s, %s, p_contact_id => %s)).id", ACME, s, CONTACT)
+        for s in ("Refund", "Refund again")
+    )
+    note = one(conn, "select (api.reply_to_ticket(%s, 'note', 'Checked', 1000000000)).id", source)
+    one(conn, "select api.merge_tickets(%s, %s)", source, target)
+    assert one(conn, "select merged_from_ticket_id from api.messages where id = %s", note) == source
+
+
+def test_the_last_escalation_decision_is_kept_on_the_conversation_and_signalled(
+    conn: Conn,
+) -> None:
+    conn.execute("set constraints all immediate")
+    service(conn)
+    record = "select to_jsonb(c) from api.record_escalation_decision(%s, %s, %s) c"
+    kept = one(conn, record, LIVE_CONVERSATION, False, "attempts_not_reached")
+    assert (kept["escalation_decision"], kept["escalation_reason"]) == (
+        "not_escalated",
+        "attempts_not_reached",
+    )
+    assert kept["escalation_decided_at"] is not None
+    # A teammate reads it in the Live Feed row and hears it as conversation.signal.
+    member(conn, VIEWER)
+    feed = one(
+        conn,
+        "select to_jsonb(f) from api.list_conversations(%s, 'live', p_limit => 200) f"
+        " where f.id = %s",
+        ACME,
+        LIVE_CONVERSATION,
+    )
+    assert (feed["escalation_decision"], feed["escalation_reason"]) == (
+        "not_escalated",
+        "attempts_not_reached",
+    )
+    signal = one(
+        conn,
+        "select data from api.events where conversation_id = %s and name = 'conversation.signal'"
+        " order by seq desc limit 1",
+        LIVE_CONVERSATION,
+    )
+    assert signal["escalation_reason"] == "attempts_not_reached"
+    assert "escalation_decision" in signal["changed"]
+    # Jobs may finish out of order: a decision on an older AI turn does not overwrite the last.
+    service(conn)
+    first = say(conn, LIVE_CONVERSATION, "ai", "Let me look", confidence=80)["id"]
+    second = say(conn, LIVE_CONVERSATION, "ai", "Found it", confidence=85)["id"]
+    # As if said in an earlier transaction (this test's transaction has one now()).
+    conn.execute("reset role")
+    conn.execute(
+        "update halo.messages set created_at = created_at - interval '1 second' where id = %s",
+        (first,),
+    )
+    service(conn)
+    by_turn = "select escalation_reason from api.record_escalation_decision(%s, false, %s, %s)"
+    assert one(conn, by_turn, LIVE_CONVERSATION, "no_signal", second) == "no_signal"
+    assert one(conn, by_turn, LIVE_CONVERSATION, "low_confidence", first) == "no_signal"
+    # Refused precisely, and nothing changes.
+    assert "p_reason must be a reason code" in fails(
+        conn, "22023", record, LIVE_CONVERSATION, False, "Not yet!"
+    )
+    assert "p_escalated" in fails(conn, "22023", record, LIVE_CONVERSATION, None, "mode_off")
+    fails(conn, "P0002", record, str(uuid.uuid4()), False, "mode_off")
+    member(conn, AGENT)
+    fails(conn, "42501", record, LIVE_CONVERSATION, True, "low_confidence")
 
 
 def test_the_conversation_ticket_opens_once_with_transcript_context_and_tools(conn: Conn) -> None:
@@ -335,6 +439,73 @@ def test_replies_wait_for_a_closed_widget_and_come_back_until_acknowledged(conn:
     assert one(conn, ack, LIVE_CONVERSATION, [joined, "00000000-0000-4000-8000-000000000000"]) == 0
     assert one(conn, ack, LIVE_CONVERSATION, [reply]) == 1
     assert open_widget() == []
+
+
+def closed_earlier(conn: Conn, conversation: str, seconds: int) -> Any:
+    """Close the widget, then move the close `seconds` into the past (one transaction, one now())."""
+    service(conn)
+    conn.execute("select api.set_widget_open(%s, false)", (conversation,))
+    conn.execute("reset role")
+    closed_at = one(
+        conn,
+        "update halo.widget_states set changed_at = now() - make_interval(secs => %s)"
+        " where conversation_id = %s returning changed_at",
+        seconds,
+        conversation,
+    )
+    service(conn)
+    return closed_at
+
+
+def test_a_closed_widget_completes_its_conversation_after_a_quiet_grace_period(
+    conn: Conn,
+) -> None:
+    complete = "select to_jsonb(c) from api.complete_closed_conversation(%s, %s) c"
+    jobs = (
+        "select payload, visible_at - now() from halo.jobs"
+        " where kind = 'conversation.widget_closed' and payload->>'conversation_id' = %s"
+        " order by id"
+    )
+    # Closing enqueues the check, due after the 60 s grace period.
+    service(conn)
+    quiet = new_conversation(conn)
+    conn.execute("select api.set_widget_open(%s, false)", (quiet,))
+    conn.execute("reset role")
+    [(payload, due_in)] = conn.execute(jobs, (quiet,)).fetchall()
+    assert (payload["conversation_id"], due_in.total_seconds()) == (quiet, 60)
+    # Still within the grace period: nothing yet.
+    service(conn)
+    assert one(conn, complete, quiet, payload["closed_at"])["state"] == "live"
+
+    # Closed 61 s ago and quiet since: completed as closed, outcome resolved.
+    closed_at = closed_earlier(conn, quiet, 61)
+    done = one(conn, complete, quiet, closed_at)
+    assert (done["state"], done["outcome"], done["metadata"]["end_reason"]) == (
+        "completed",
+        "resolved",
+        "closed",
+    )
+
+    # Reopened within the grace period: the old close's job changes nothing.
+    reopened = new_conversation(conn)
+    closed_at = closed_earlier(conn, reopened, 61)
+    conn.execute("select api.set_widget_open(%s, true)", (reopened,))
+    assert one(conn, complete, reopened, closed_at)["state"] == "live"
+
+    # The customer wrote after closing: still live, checked again a grace period after that.
+    active = new_conversation(conn)
+    closed_at = closed_earlier(conn, active, 61)
+    say(conn, active, "user", "One more thing")
+    assert one(conn, complete, active, closed_at)["state"] == "live"
+    conn.execute("reset role")
+    later = conn.execute(jobs, (active,)).fetchall()[-1]
+    assert later[0]["closed_at"] is not None and later[1].total_seconds() == 60
+
+    service(conn)
+    assert "p_closed_at" in fails(conn, "22023", complete, active, None)
+    fails(conn, "P0002", complete, str(uuid.uuid4()), closed_at)
+    member(conn, AGENT)
+    fails(conn, "42501", complete, active, closed_at)
 
 
 def test_acknowledging_replies_names_what_is_wrong(conn: Conn) -> None:

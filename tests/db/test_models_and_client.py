@@ -18,7 +18,7 @@ from halo_supabase.client import HaloClient
 from halo_supabase.client.documents import InboundEmailDocument, InboundOutcome
 from halo_supabase.errors import InboundApplyError
 from halo_supabase.models import MODELS, ViewModel
-from tests.db.demo import ACME, AGENT, MANAGER
+from tests.db.demo import ACME, AGENT, CONTACT, MANAGER
 from tests.db.postgres_transport import PostgresTransport
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -47,6 +47,11 @@ def test_model_validates_every_seeded_row(project_db: str, model: type[ViewModel
             "insert into halo.message_feedback (message_id, user_id, rating, correction)"
             f" select id, '{AGENT}', -1, 'Say 25 seats' from halo.messages"
             " where author_kind = 'ai_agent' limit 1"
+        )
+        conn.execute(
+            "insert into halo.ai_replies (message_id, confidence, tool_calls)"
+            ' select id, 64, \'[{"name": "knowledge_search", "arguments": {"q": "seats"}}]\''
+            " from halo.messages where author_kind = 'ai_agent' limit 1"
         )
         conn.execute(
             "insert into halo.inbound_emails (workspace_id, provider, recipient, storage_path,"
@@ -78,7 +83,9 @@ async def test_a_workflow_through_the_typed_client(project_db: str) -> None:
             worker = PostgresTransport(conn, "service_role", None)
             acme = UUID(ACME)
 
-            ticket = await agent.create_ticket(acme, "Printer on fire", labels=["hardware"])
+            ticket = await agent.create_ticket(
+                acme, "Printer on fire", contact_id=UUID(CONTACT), labels=["hardware"]
+            )
             assert (ticket.status, ticket.labels) == ("open", ["hardware"])
             reply = await agent.append_message(ticket.id, kind="email", body_text="On my way")
             assert (reply.direction, reply.author_kind) == ("outbound", "teammate")

@@ -105,6 +105,11 @@ AI_MESSAGE = (
     " and author_kind = 'ai_agent' limit 1"
 )
 
+AI_REPLY = (
+    "insert into halo.ai_replies (message_id, confidence, tool_calls)"
+    f' select id, 72, \'[{{"name": "knowledge_search"}}]\' from ({AI_MESSAGE}) m returning message_id'
+)
+
 # fmt: off
 #            anon outsider view reply manage admin service
 MATRIX: list[Case] = [
@@ -224,6 +229,10 @@ MATRIX: list[Case] = [
     Case("messages", "delete", ". . . . . . .", dml(f"delete from api.messages where {W}")),
     Case("append_message", "execute", ". . . Y Y Y .", rows(f"api.append_message('{OPEN_TICKET}', p_kind => 'note', p_body_text => 'FYI')")),
     Case("append_message", "execute as customer", ". . . . . . Y", rows(f"api.append_message('{OPEN_TICKET}', p_kind => 'email', p_author_kind => 'customer', p_author_contact_id => '{CONTACT}', p_body_text => 'Any news?')")),
+    Case("ai_replies", "select", ". . Y Y Y Y Y", select("ai_replies"), AI_REPLY),
+    Case("ai_replies", "insert", ". . . . . . .", dml("insert into api.ai_replies (message_id, conversation_id, workspace_id) select message_id, conversation_id, workspace_id from halo.ai_replies limit 1"), AI_REPLY),
+    Case("ai_replies", "update", ". . . . . . .", dml(f"update api.ai_replies set confidence = 1 where {W}"), AI_REPLY),
+    Case("ai_replies", "delete", ". . . . . . .", dml(f"delete from api.ai_replies where {W}"), AI_REPLY),
     Case("mentions", "select", ". . Y Y Y Y Y", select("mentions")),
     Case("mentions", "insert", ". . . . . . .", dml(f"insert into api.mentions (message_id, user_id, workspace_id) select id, '{AGENT}', workspace_id from halo.messages where {W} limit 1")),
     Case("mentions", "update", ". . . . . . .", dml(f"update api.mentions set created_at = now() where {W}")),
@@ -269,11 +278,13 @@ MATRIX: list[Case] = [
     Case("request_human", "execute", ". . . . . . Y", call(f"api.request_human('{LIVE_CONVERSATION}')")),
     Case("conversation_heartbeat", "execute", ". . . . . . Y", call(f"api.conversation_heartbeat('{LIVE_CONVERSATION}')")),
     Case("set_widget_open", "execute", ". . . . . . Y", f"select count(*) + 1 from api.set_widget_open('{LIVE_CONVERSATION}', false)"),
+    Case("complete_closed_conversation", "execute", ". . . . . . Y", rows(f"api.complete_closed_conversation('{LIVE_CONVERSATION}', now())")),
     Case("conversation_updates", "execute", ". . . . . . Y", call(f"api.conversation_updates('{LIVE_CONVERSATION}')")),
     Case("acknowledge_widget_replies", "execute", ". . . . . . Y", call(f"api.acknowledge_widget_replies('{LIVE_CONVERSATION}', '{{}}') + 1")),
     Case("identify_visitor", "execute", ". . . . . . Y", call(f"api.identify_visitor('{ACME}', 'anon-7f3a9c', '{CONTACT}')")),
     Case("escalation_context", "execute", ". . . . . . Y", call(f"api.escalation_context('{LIVE_CONVERSATION}')")),
     Case("escalate_conversation", "execute", ". . . . . . Y", rows(f"api.escalate_conversation('{LIVE_CONVERSATION}', 'Low confidence')")),
+    Case("record_escalation_decision", "execute", ". . . . . . Y", rows(f"api.record_escalation_decision('{LIVE_CONVERSATION}', false, 'attempts_not_reached')")),
     Case("take_over", "execute", ". . . Y Y Y .", rows(f"api.take_over('{LIVE_CONVERSATION}')")),
     Case("pass_back_to_ai", "execute", ". . . Y Y Y Y", rows(f"api.pass_back_to_ai('{LIVE_CONVERSATION}')")),
     # sentiment, feedback and the Live Feed (issue 8, part B)

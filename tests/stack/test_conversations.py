@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -190,6 +191,33 @@ async def test_escalation_decision_table(stack: Stack, inbox: Inbox) -> None:
     assert outcomes == {row.name: row.expected for row in TABLE}
     internal = next(c for r, c in played if r.agent_type == "internal")
     assert jobs_of(inbox, internal) == []  # nothing to decide: no job at all
+    # Every decision is kept on the conversation, with why, for the Live Feed; an agent that
+    # cannot escalate (internal, mode Off) has no job, so no decision, unless the button asks.
+    kept = {
+        row.name: inbox.service.rows(Conversation, id=conversation)[0]
+        for row, conversation in played
+    }
+    undecided = {
+        row.name
+        for row in TABLE
+        if row.agent_type == "internal"
+        or (row.settings.get("mode") == "off" and not row.human_button)
+    }
+    assert {name: c.escalation_decision for name, c in kept.items()} == {
+        row.name: None
+        if row.name in undecided
+        else ("escalated" if row.expected else "not_escalated")
+        for row in TABLE
+    }
+    reasons = {name: c.escalation_reason for name, c in kept.items()}
+    assert reasons["conditional: low confidence before max attempts waits"] == (
+        "attempts_not_reached"
+    )
+    assert reasons["conditional: knowledge search required and missing"] == (
+        "knowledge_search_required"
+    )
+    assert reasons["always: confident and no phrase"] == "no_signal"
+    assert reasons["off: the widget's human button still escalates"] == "customer_button"
 
 
 async def test_an_escalation_is_broadcast_and_ends_the_conversation_as_escalated(
@@ -202,6 +230,7 @@ async def test_an_escalation_is_broadcast_and_ends_the_conversation_as_escalated
     heard = Heard()
     channel = dashboard.channel(f"workspace:{inbox.workspace}", {"config": {"private": True}})
     channel.on_broadcast("ticket.created", heard.callback())
+    channel.on_broadcast("conversation.signal", heard.callback())
     states: list[str] = []
     await channel.subscribe(lambda state, _error: states.append(state))
     assert states[0] == RealtimeSubscribeStates.SUBSCRIBED
@@ -215,6 +244,15 @@ async def test_an_escalation_is_broadcast_and_ends_the_conversation_as_escalated
             runtime.add_conversation_message(
                 conversation.id, "ai", "Let me search.", confidence=70, tool_calls=[KB[0]]
             )
+
+            def decided(decision: str) -> Callable[[list[Any]], bool]:
+                return lambda got: any(
+                    m["payload"].get("escalation_decision") == decision
+                    and m["payload"].get("conversation_id") == str(conversation.id)
+                    for m in got
+                )
+
+            await heard.wait(decided("not_escalated"))
             runtime.add_conversation_message(
                 conversation.id,
                 "ai",
@@ -222,16 +260,20 @@ async def test_an_escalation_is_broadcast_and_ends_the_conversation_as_escalated
                 confidence=20,
                 tool_calls=[{"name": "escalate", "arguments": {"reason": "double charge"}}],
             )
-            items = await heard.wait(
-                lambda got: any(
-                    m["payload"].get("conversation_id") == str(conversation.id) for m in got
-                )
-            )
+            items = await heard.wait(decided("escalated"))
     finally:
         await dashboard.realtime.close()
-    [created] = [
+    mine = [
         m["payload"] for m in items if m["payload"].get("conversation_id") == str(conversation.id)
     ]
+    [created] = [p for p in mine if p["event"] == "ticket.created"]
+    # The teammate heard why the first turn did not escalate, then why the second did.
+    decisions = [
+        (p["escalation_decision"], p["escalation_reason"])
+        for p in mine
+        if p["event"] == "conversation.signal" and "escalation_decision" in p["changed"]
+    ]
+    assert decisions == [("not_escalated", "no_signal"), ("escalated", "escalate_tool")]
     [ticket] = tickets_of(inbox, conversation.id)
     assert created["ticket_id"] == str(ticket.id) and created["status"] == "open"
     assert ticket.escalation_reason == "The AI escalated: double charge"

@@ -125,7 +125,7 @@ def test_send_guard_refuses_replies_over_newer_messages(inbox: Inbox, stack: Sta
     ticket = inbox.ticket("Send guard")
     seen = inbox.last_seq()
     inbox.customer_says(ticket, "Any news?")
-    error = refused(lambda: inbox.agent.reply_to_ticket(ticket.id, "chat", "Working on it", seen))
+    error = refused(lambda: inbox.agent.reply_to_ticket(ticket.id, "email", "Working on it", seen))
     assert error.code == "PT409"
     assert "customer message" in str(error.message)
     [change] = json.loads(str(error.details))
@@ -143,7 +143,7 @@ def test_send_guard_refuses_replies_over_newer_messages(inbox: Inbox, stack: Sta
         },
         json={
             "p_ticket_id": str(ticket.id),
-            "p_kind": "chat",
+            "p_kind": "email",
             "p_body_text": "x",
             "p_last_seen_seq": seen,
         },
@@ -151,7 +151,7 @@ def test_send_guard_refuses_replies_over_newer_messages(inbox: Inbox, stack: Sta
     assert response.status_code == 409
 
     seen = inbox.last_seq()
-    inbox.agent.reply_to_ticket(ticket.id, "chat", "Working on it", seen)
+    inbox.agent.reply_to_ticket(ticket.id, "email", "Working on it", seen)
     # The agent's own reply is no conflict for the agent; a teammate's note is.
     inbox.agent.reply_to_ticket(ticket.id, "note", "Asked billing", seen)
     inbox.manager.reply_to_ticket(ticket.id, "note", "Billing says yes", inbox.last_seq())
@@ -163,17 +163,50 @@ def test_send_guard_refuses_replies_over_newer_messages(inbox: Inbox, stack: Sta
     )  # type: ignore[arg-type]
 
 
+def test_a_chat_reply_on_an_email_ticket_is_a_400_naming_its_channels(
+    inbox: Inbox, stack: Stack
+) -> None:
+    ticket = inbox.ticket("Email only")
+    response = httpx.post(
+        f"{stack.url}/rest/v1/rpc/reply_to_ticket",
+        headers={
+            "apikey": stack.anon_key,
+            "Authorization": f"Bearer {inbox.agent_token}",
+            "Content-Profile": "api",
+        },
+        json={
+            "p_ticket_id": str(ticket.id),
+            "p_kind": "chat",
+            "p_body_text": "Anyone there?",
+            "p_last_seen_seq": inbox.last_seq(),
+        },
+    )
+    assert response.status_code == 400
+    error = response.json()
+    assert error["code"] == "22023"
+    assert "no conversation, so a chat reaches no one; it can take email, note" in error["message"]
+    assert json.loads(error["details"]) == {"channels": ["email", "note"]}
+    assert _thread(inbox, ticket.id) == []
+
+
+def test_a_teammate_cannot_set_ai_resolved(inbox: Inbox) -> None:
+    ticket = inbox.ticket("Not the AI")
+    error = refused(lambda: inbox.manager.set_ticket_status(ticket.id, "ai_resolved"))
+    assert error.code == "42501" and "AI Resolved" in str(error.message)
+    assert inbox.service.set_ticket_status(ticket.id, "ai_resolved").status == "ai_resolved"
+
+
 def test_reply_as_alias_user_and_auto_assign_on_reply(inbox: Inbox) -> None:
     ticket = inbox.ticket("Auto-assign")
     assert ticket.assignee_id is None
     inbox.agent.reply_to_ticket(ticket.id, "note", "Looking", inbox.last_seq())
     assert _ticket(inbox, ticket.id).assignee_id is None  # a note is not a reply
     message = inbox.agent.reply_to_ticket(
-        ticket.id, "chat", "Hello from the team", inbox.last_seq(), alias_user_id=UUID(ALIAS)
+        ticket.id, "email", "Hello from the team", inbox.last_seq(), alias_user_id=UUID(ALIAS)
     )
     assert (message.author_kind, message.author_alias_user_id) == ("alias_user", UUID(ALIAS))
     assert _ticket(inbox, ticket.id).assignee_id == UUID(AGENT)
-    inbox.manager.reply_to_ticket(ticket.id, "chat", "Me too", inbox.last_seq())
+    inbox.manager.reply_to_ticket(ticket.id, "email", "Me too", inbox.last_seq())
     assert _ticket(inbox, ticket.id).assignee_id == UUID(AGENT)  # only the first replier
 
 
@@ -183,7 +216,7 @@ def test_auto_assign_off(inbox: Inbox) -> None:
     )
     try:
         ticket = inbox.ticket("No auto-assign")
-        inbox.agent.reply_to_ticket(ticket.id, "chat", "Hi", inbox.last_seq())
+        inbox.agent.reply_to_ticket(ticket.id, "email", "Hi", inbox.last_seq())
         assert _ticket(inbox, ticket.id).assignee_id is None
     finally:
         inbox.service.update(
@@ -204,10 +237,10 @@ def test_mentions_feed_the_mentions_view(inbox: Inbox) -> None:
     [mention] = [e for e in events if e.name == "mention.created"]
     assert mention.data["user_id"] == AGENT
     assert inbox.agent.inbox_counts()["views"]["mentions"] >= 1
-    chat = inbox.manager.reply_to_ticket(
-        ticket.id, "chat", "@remy in a chat is not a mention", inbox.last_seq()
+    email = inbox.manager.reply_to_ticket(
+        ticket.id, "email", "@remy in an email is not a mention", inbox.last_seq()
     )
-    assert chat.mentions == []
+    assert email.mentions == []
 
 
 def test_snooze_is_woken_by_the_scheduled_job(inbox: Inbox) -> None:

@@ -43,6 +43,7 @@ select is((select status from api.set_ticket_status(:ticket, 'resolved')), 'reso
   'Maya resolves the ticket');
 -- (Remy's assignment above has the same created_at: one transaction. Pick the status change.)
 select is(
+  -- Remy's reply and Maya's change share one transaction, so one created_at: pick by action.
   (select activity from api.messages where ticket_id = :ticket and kind = 'system'
      and activity ->> 'action' = 'status_changed'
    order by created_at desc limit 1),

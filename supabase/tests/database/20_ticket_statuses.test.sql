@@ -1,7 +1,7 @@
 -- Halo's seven statuses are derived from orthogonal facts (category, priority, resolver): the
 -- demo tickets show one of each, and moving between them keeps the facts consistent.
 begin;
-select plan(9);
+select plan(11);
 
 select results_eq(
   $$ select status, status_category::text, priority::text, coalesce(resolved_by::text, '-')
@@ -33,8 +33,19 @@ select throws_ok(
   '22023', 'snoozing needs p_snoozed_until in the future', 'a snooze must end in the future');
 select is((select snoozed_until from api.set_ticket_status(:ticket, 'in_progress')), null,
   'leaving Snoozed clears the wake-up time');
+select throws_ok(
+  format($$ select api.set_ticket_status(%L, 'ai_resolved') $$, :ticket),
+  '42501', 'a teammate resolves ticket #1 as human; AI Resolved is recorded only by the AI runtime and automations',
+  'a teammate cannot set AI Resolved');
+select throws_ok(
+  format($$ select api.transition_ticket(%L, 'resolve', p_resolved_by => 'ai') $$, :ticket),
+  '42501', 'a teammate resolves ticket #1 as human; AI Resolved is recorded only by the AI runtime and automations',
+  'nor resolve as the AI through the status actions: one rule for both');
+-- The AI runtime acts as the service role, without a user.
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
 select is((select resolved_by::text from api.set_ticket_status(:ticket, 'ai_resolved')), 'ai',
-  'AI Resolved is resolved by the AI');
+  'AI Resolved is resolved by the AI (the service role, no user)');
 select throws_ok(
   format($$ select api.set_ticket_status(%L, 'closed') $$, :ticket),
   '22023', 'unknown status closed; use open, priority, in_progress, snoozed, resolved, ai_resolved or spam',
