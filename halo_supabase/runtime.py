@@ -30,6 +30,9 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from postgrest import APIError
 
 from halo_supabase.client import HaloClient
 from halo_supabase.errors import LeaseLostError
@@ -37,7 +40,10 @@ from halo_supabase.jobs import CompletionBatcher, JobQueue
 from halo_supabase.models import Job
 from halo_supabase.poll_loop import TRANSIENT_ERRORS, PollLoop, backoff
 
-__all__ = ["Handler", "JobContext", "RetryLater", "Worker", "WorkerConfig"]
+__all__ = ["Handler", "JobContext", "RetryLater", "Worker", "WorkerConfig", "unless_gone"]
+
+T = TypeVar("T")
+_NOT_FOUND = "P0002"
 
 log = logging.getLogger("halo.worker")
 
@@ -57,6 +63,17 @@ class WorkerConfig:
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.batch < 1 or self.lease_seconds < 3:
             raise ValueError("concurrency and batch must be ≥ 1 and lease_seconds ≥ 3")
+
+
+async def unless_gone(call: Awaitable[T]) -> T | None:
+    """The result of a job's API call, or None when the row the job was scheduled for has been
+    deleted since (the API's P0002): a timed job for a gone ticket or conversation is done."""
+    try:
+        return await call
+    except APIError as exc:
+        if exc.code == _NOT_FOUND:
+            return None
+        raise
 
 
 class RetryLater(Exception):

@@ -16,16 +16,13 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
-from postgrest import APIError
-
-from halo_supabase.runtime import JobContext
+from halo_supabase.runtime import JobContext, unless_gone
 from halo_supabase.worker_host import WorkerDefinition, job_worker
 
 __all__ = ["DEFINITION", "KIND", "WAKE_PRECISION_SECONDS", "wake"]
 
 KIND = "ticket.wake"
 WAKE_PRECISION_SECONDS = 0.5
-_NO_SUCH_TICKET = "P0002"
 log = logging.getLogger("halo.worker.ticket_wake")
 
 
@@ -34,12 +31,9 @@ async def wake(context: JobContext) -> None:
     payload = context.job.payload
     ticket_id = UUID(str(payload["ticket_id"]))
     snoozed_until = datetime.fromisoformat(str(payload["snoozed_until"]))
-    try:
-        ticket = await context.api.wake_ticket(ticket_id, snoozed_until)
-    except APIError as exc:
-        if exc.code == _NO_SUCH_TICKET:
-            return  # the ticket was deleted: nothing to wake
-        raise
+    ticket = await unless_gone(context.api.wake_ticket(ticket_id, snoozed_until))
+    if ticket is None:
+        return
     log.info(
         "wake-up checked",
         extra={

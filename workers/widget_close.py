@@ -15,15 +15,12 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
-from postgrest import APIError
-
-from halo_supabase.runtime import JobContext
+from halo_supabase.runtime import JobContext, unless_gone
 from halo_supabase.worker_host import WorkerDefinition, job_worker
 
 __all__ = ["DEFINITION", "KIND", "complete_if_still_closed"]
 
 KIND = "conversation.widget_closed"
-_NO_SUCH_CONVERSATION = "P0002"
 log = logging.getLogger("halo.worker.widget_close")
 
 
@@ -32,12 +29,11 @@ async def complete_if_still_closed(context: JobContext) -> None:
     payload = context.job.payload
     conversation_id = UUID(str(payload["conversation_id"]))
     closed_at = datetime.fromisoformat(str(payload["closed_at"]))
-    try:
-        conversation = await context.api.complete_closed_conversation(conversation_id, closed_at)
-    except APIError as exc:
-        if exc.code == _NO_SUCH_CONVERSATION:
-            return  # the conversation was deleted: nothing to complete
-        raise
+    conversation = await unless_gone(
+        context.api.complete_closed_conversation(conversation_id, closed_at)
+    )
+    if conversation is None:
+        return
     log.info(
         "closed widget checked",
         extra={

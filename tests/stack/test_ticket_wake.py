@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from realtime import RealtimeSubscribeStates
 
 from halo_supabase.models import Ticket
@@ -72,3 +73,36 @@ async def test_a_snoozed_ticket_wakes_within_two_seconds_of_its_time(
     assert 0 <= late < 2, f"woken {late:.2f}s after the snooze ended"
     [woken] = inbox.agent.rows(Ticket, id=ticket.id)
     assert woken.status == "open"
+
+
+async def test_a_wake_job_for_a_deleted_ticket_is_done_not_retried(
+    stack: Stack, inbox: Inbox
+) -> None:
+    """The ticket a wake-up was scheduled for may be deleted before its time: the job ends done
+    on its first attempt (api.wake_ticket's P0002 means nothing is left to wake)."""
+    ticket = inbox.ticket("Snoozed, then deleted")
+    until = datetime.now(UTC) + timedelta(seconds=1)
+    await asyncio.to_thread(
+        inbox.manager.transition_ticket, ticket.id, "snooze", snoozed_until=until
+    )
+    with psycopg.connect(stack.db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "select id from halo.jobs where kind = 'ticket.wake' and payload ->> 'ticket_id' = %s",
+            (str(ticket.id),),
+        ).fetchone()
+        assert row is not None
+        job_id = row[0]
+        conn.execute("delete from halo.tickets where id = %s", (ticket.id,))
+    async with registered_worker(stack, "ticket-wake"):
+        deadline = time.monotonic() + 10
+        while True:
+            with psycopg.connect(stack.db_url) as conn:
+                state = conn.execute(
+                    "select state::text, attempts, last_error from halo.jobs where id = %s",
+                    (job_id,),
+                ).fetchone()
+            if state is not None and state[0] != "queued" and state[0] != "running":
+                break
+            assert time.monotonic() < deadline, f"the wake job is still {state}"
+            await asyncio.sleep(0.1)
+    assert state == ("done", 1, None)
