@@ -169,7 +169,7 @@ update halo.tickets t
 
 update halo.jobs set state = 'done', finished_at = now() where kind = 'email.send';
 
--- views: a shared custom inbox and a personal segment (issue 6) ------------------------------------
+-- views: a shared custom inbox and a personal segment -----------------------------------------------
 
 insert into halo.custom_inboxes (workspace_id, name, emoji, position, created_by, filter) values
   ('b0000000-0000-4000-8000-000000000001', 'Bugs', '🎫', 1, 'a0000000-0000-4000-8000-000000000001',
