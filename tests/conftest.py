@@ -58,11 +58,6 @@ def _create_database(cluster: LocalCluster, prefix: str) -> str:
     return name
 
 
-def _drop_database(cluster: LocalCluster, name: str) -> None:
-    with cluster.connect("postgres", autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-
-
 @pytest.fixture
 def fresh_db(cluster: LocalCluster) -> Iterator[str]:
     """URL of a new database with the Supabase bootstrap and nothing else."""
@@ -70,7 +65,7 @@ def fresh_db(cluster: LocalCluster) -> Iterator[str]:
     url = cluster.url(name)
     apply_bootstrap(url)
     yield url
-    _drop_database(cluster, name)
+    cluster.drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +77,7 @@ def project_db(cluster: LocalCluster) -> Iterator[str]:
     apply_migrations(url, REPO / "supabase" / "migrations")
     apply_seed(url, REPO / "supabase" / "seed.sql")
     yield url
-    _drop_database(cluster, name)
+    cluster.drop_database(name)
 
 
 def as_user(

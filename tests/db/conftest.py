@@ -9,7 +9,7 @@ import pytest
 from halo_supabase.local.bootstrap import apply_bootstrap
 from halo_supabase.local.migrations import apply_migrations, apply_seed
 from halo_supabase.local.postgres import LocalCluster
-from tests.conftest import REPO, _create_database, _drop_database
+from tests.conftest import REPO, _create_database
 
 
 @pytest.fixture(scope="module")
@@ -25,4 +25,4 @@ def inbox_db(cluster: LocalCluster) -> Iterator[str]:
     apply_migrations(url, REPO / "supabase" / "migrations")
     apply_seed(url, REPO / "supabase" / "seed.sql")
     yield url
-    _drop_database(cluster, name)
+    cluster.drop_database(name)

@@ -25,7 +25,7 @@ from halo_supabase.local.declared_schema import (
 )
 from halo_supabase.local.migrations import apply_migrations, discover_migrations
 from halo_supabase.local.postgres import LocalCluster, PostgresBinaries
-from tests.conftest import REPO, _create_database, _drop_database
+from tests.conftest import REPO, _create_database
 
 SUPABASE = REPO / "supabase"
 
@@ -38,7 +38,7 @@ def migrated(cluster: LocalCluster) -> Iterator[str]:
     apply_bootstrap(url)
     apply_migrations(url, SUPABASE / "migrations")
     yield url
-    _drop_database(cluster, name)
+    cluster.drop_database(name)
 
 
 def test_schemas_and_migrations_build_the_same_catalog(cluster: LocalCluster) -> None:
@@ -66,7 +66,7 @@ def test_a_changed_function_is_named_with_its_changed_line(
             conn.execute("create index drift_probe_idx on halo.tickets (created_at)")
         differences = drift(changed, migrated, binaries.tool("pg_dump"))
     finally:
-        _drop_database(cluster, name)
+        cluster.drop_database(name)
     by_entry = {d.entry: d for d in differences}
     assert set(by_entry) == {
         "FUNCTION halo.builtin_views()",
