@@ -1,6 +1,7 @@
 -- Labels are checked by one rule on every path (halo.check_labels): api.update_ticket and
 -- api.create_ticket wrote labels unchecked, and api.set_ticket_labels removed every label when
--- p_remove held a null. A revoked API key can no longer be un-revoked.
+-- p_remove held a null. api.create_ticket refuses status priority with a low or normal priority
+-- (it opened a plain Open ticket). A revoked API key can no longer be un-revoked.
 
 create or replace function halo.check_labels(p_labels text[]) returns void
 language plpgsql
@@ -49,6 +50,12 @@ declare
 begin
   if p_status is null or p_status not in ('open', 'priority', 'in_progress', 'spam') then
     raise exception 'a new ticket''s status must be open, priority, in_progress or spam, got %', p_status
+      using errcode = '22023';
+  end if;
+  -- Priority is an open ticket of high or urgent priority (ticket_status.sql): a lower priority
+  -- would open the ticket as plain Open, not what the caller asked for.
+  if p_status = 'priority' and p_priority not in ('high', 'urgent') then
+    raise exception 'status priority needs priority high or urgent (or none, for high), got %', p_priority
       using errcode = '22023';
   end if;
   if p_metadata is not null and octet_length(p_metadata::text) > 50000 then
